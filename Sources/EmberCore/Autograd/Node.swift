@@ -1,0 +1,77 @@
+/// A node of the autograd graph: the backward function of one operation (PyTorch's `grad_fn`).
+///
+/// `next` holds one edge per input of the operation (nil where that input needs no gradient);
+/// `apply` maps the gradient of the output to the gradients of the inputs.
+public class Node: CustomStringConvertible {
+    /// PyTorch's class name of the node, e.g. `MmBackward0`, shown in printed tensors.
+    public let name: String
+    var next: [Node?]
+    var backwardFn: ((Tensor) -> [Tensor?])?
+    /// Tensors saved for backward, with the storage versions they had when saved.
+    var saved: [(tensor: Tensor, version: Int)] = []
+    /// The non-leaf output that asked to keep its gradient (`retain_grad()`).
+    weak var retainedOutput: Tensor?
+
+    init(name: String, next: [Node?], backward: ((Tensor) -> [Tensor?])?) {
+        self.name = name
+        self.next = next
+        self.backwardFn = backward
+    }
+
+    public var description: String { "<\(name)>" }
+
+    /// Checks that no saved tensor was modified in place since it was saved.
+    func checkSavedVersions() -> EmberError? {
+        for (i, s) in saved.enumerated() where s.tensor.storage.version != s.version {
+            let t = s.tensor
+            return EmberError(.runtime, "one of the variables needed for gradient computation has been modified by an inplace operation: [torch.\(t.dtype.scalarTypeName)Tensor [\(t.shape.map(String.init).joined(separator: ", "))]], which is output \(i) of \(name), is at version \(t.storage.version); expected version \(s.version) instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+        }
+        return nil
+    }
+
+    func apply(_ grad: Tensor) -> [Tensor?] {
+        backwardFn?(grad) ?? []
+    }
+}
+
+/// The node at a leaf that requires grad: adds incoming gradients into the leaf's `.grad`.
+final class AccumulateGrad: Node {
+    let variable: Tensor
+    init(variable: Tensor) {
+        self.variable = variable
+        super.init(name: "AccumulateGrad", next: [], backward: nil)
+    }
+}
+
+extension Tensor {
+    /// The graph edge gradients for this tensor flow into: its `gradFn`, or its accumulator when it
+    /// is a leaf requiring grad, or nil.
+    var gradEdge: Node? {
+        if let g = gradFn { return g }
+        guard requiresGradLeaf else { return nil }
+        if let a = gradAccumulatorStorage { return a }
+        let a = AccumulateGrad(variable: self)
+        gradAccumulatorStorage = a
+        return a
+    }
+
+    /// Whether an op on `inputs` must record a backward node now.
+    @inlinable
+    static func needsGrad(_ inputs: [Tensor]) -> Bool {
+        guard GradMode.isEnabled else { return false }
+        for t in inputs where t.requiresGrad { return true }
+        return false
+    }
+
+    /// Attaches a backward node to `self` (an op's fresh output) when `inputs` need it.
+    /// `saving` lists tensors whose in-place modification must invalidate the backward.
+    @discardableResult
+    func recordGrad(_ name: String, _ inputs: [Tensor], saving: [Tensor] = [],
+                    _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        guard Tensor.needsGrad(inputs) else { return self }
+        let node = Node(name: name, next: inputs.map { $0.gradEdge }, backward: backward)
+        node.saved = saving.map { ($0, $0.storage.version) }
+        gradFn = node
+        return self
+    }
+}

@@ -1,0 +1,168 @@
+/// In-place operations (`add_`, `mul_`, `copy_`, `fill_`, `zero_`, ...). Each bumps the storage's
+/// version counter, so autograd detects a tensor saved for backward and modified afterwards.
+
+extension Tensor {
+    /// Writes `result` (same shape) into self and records the in-place op in the graph.
+    /// `backward` maps the output gradient to [grad for self's previous value, grads for `others`...].
+    @discardableResult
+    func assignInPlace(_ result: Tensor, _ name: String, others: [Tensor],
+                       _ backward: ((Tensor) -> [Tensor?])? = nil) -> Tensor {
+        let tracking = Tensor.needsGrad([self] + others)
+        if tracking && isLeaf && requiresGradLeaf {
+            _ = raiseError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return self
+        }
+        if tracking, let b = base, b.isLeaf, b.requiresGradLeaf {
+            _ = raiseError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            return self
+        }
+        writeValues(result)
+        if tracking, let backward {
+            let node = Node(name: name, next: [gradEdge] + others.map { $0.gradEdge }, backward: backward)
+            gradFn = node
+        }
+        return self
+    }
+
+    /// Copies values of `src` (broadcast to self's shape, converted to self's dtype) into self.
+    func writeValues(_ src: Tensor) {
+        guard !isMeta else { storage.bumpVersion(); return }
+        guard src.device == .cpu || src.isMeta else { _ = raiseError("no backend computes on \(src.device)"); return }
+        if src.isMeta { _ = raiseError("Cannot copy out of meta tensor; no data!"); return }
+        // Copy through a temporary when src overlaps self's storage with a different layout.
+        var s = src
+        if src.storage === storage && (src.strides != strides || src.storageOffset != storageOffset) { s = src.clone() }
+        cpuCopy(from: s.rawExpand(shape), to: self)
+        storage.bumpVersion()
+    }
+
+    /// `copy_(src)`: copies values (broadcast, dtype-converted) into self; gradient flows to `src`.
+    @discardableResult
+    public func copy_(_ src: Tensor) -> Tensor {
+        switch broadcastShapes(shape, src.shape) {
+        case .success(let s) where s == shape: break
+        default:
+            _ = raiseError("The size of tensor a (\(shape.last ?? 0)) must match the size of tensor b (\(src.shape.last ?? 0)) at non-singleton dimension \(Swift.max(ndim - 1, 0))")
+            return self
+        }
+        if src.device != device && !(src.device == .cpu || device == .cpu) {
+            _ = raiseError("Expected all tensors to be on the same device, but found at least two devices, \(device) and \(src.device)!")
+            return self
+        }
+        let dt = dtype
+        let srcShape = src.shape
+        return assignInPlace(src, "CopyBackwards", others: [src]) { g in
+            [Tensor.zerosLike(g), g.sumTo(srcShape).to(src.dtype == dt ? dt : src.dtype)]
+        }
+    }
+
+    /// `fill_(value)`.
+    @discardableResult
+    public func fill_(_ value: Double) -> Tensor {
+        if Tensor.needsGrad([self]) && isLeaf {
+            _ = raiseError("a leaf Variable that requires grad is being used in an in-place operation.")
+            return self
+        }
+        if !isMeta { fillScalar(value) }
+        storage.bumpVersion()
+        if Tensor.needsGrad([self]) {
+            gradFn = Node(name: "FillBackward0", next: [gradEdge], backward: { g in [Tensor.zerosLike(g)] })
+        }
+        return self
+    }
+
+    /// `zero_()`.
+    @discardableResult
+    public func zero_() -> Tensor { fill_(0) }
+
+    /// `add_(other, alpha:)`: `self += alpha * other`.
+    @discardableResult
+    public func add_(_ other: Tensor, alpha: Double = 1) -> Tensor {
+        if !Tensor.needsGrad([self, other]), dtype == .float32, other.dtype == .float32, isContiguous,
+           other.isContiguous, other.shape == shape, device == .cpu, other.device == .cpu {
+            // Fast path used by gradient accumulation and optimizers.
+            axpy(Float(alpha), other.pointer(Float.self), pointer(Float.self), numel)
+            storage.bumpVersion()
+            return self
+        }
+        let r = noGrad { alpha == 1 ? self + other : self + other * alpha }
+        let o = other
+        return assignInPlace(r, "AddBackward0", others: [other]) { g in [g, (alpha == 1 ? g : g * alpha).gradFor(o)] }
+    }
+    @discardableResult
+    public func add_(_ value: Double) -> Tensor {
+        let r = noGrad { self + value }
+        return assignInPlace(r, "AddBackward0", others: []) { g in [g] }
+    }
+    @discardableResult
+    public func sub_(_ other: Tensor, alpha: Double = 1) -> Tensor { add_(other, alpha: -alpha) }
+    @discardableResult
+    public func mul_(_ other: Tensor) -> Tensor {
+        let r = noGrad { self * other }
+        let old = noGrad { self.clone() }
+        let o = other
+        return assignInPlace(r, "MulBackward0", others: [other]) { g in [g * o, (g * old).gradFor(o)] }
+    }
+    @discardableResult
+    public func mul_(_ value: Double) -> Tensor {
+        if !Tensor.needsGrad([self]), dtype == .float32, isContiguous, device == .cpu {
+            scale(Float(value), pointer(Float.self), numel)
+            storage.bumpVersion()
+            return self
+        }
+        let r = noGrad { self * value }
+        return assignInPlace(r, "MulBackward0", others: []) { g in [g * value] }
+    }
+    @discardableResult
+    public func div_(_ other: Tensor) -> Tensor {
+        let r = noGrad { self / other }
+        let o = other
+        return assignInPlace(r, "DivBackward0", others: [other]) { g in [g / o, (-g * r / o).gradFor(o)] }
+    }
+    @discardableResult
+    public func div_(_ value: Double) -> Tensor { mul_(1 / value) }
+
+    /// `addcmul_(t1, t2, value:)`: `self += value * t1 * t2` (no autograd; optimizer use).
+    @discardableResult
+    public func addcmul_(_ t1: Tensor, _ t2: Tensor, value: Double = 1) -> Tensor {
+        let r = noGrad { self + t1 * t2 * value }
+        writeValues(r)
+        return self
+    }
+    /// `addcdiv_(t1, t2, value:)`: `self += value * t1 / t2` (no autograd; optimizer use).
+    @discardableResult
+    public func addcdiv_(_ t1: Tensor, _ t2: Tensor, value: Double = 1) -> Tensor {
+        let r = noGrad { self + t1 / t2 * value }
+        writeValues(r)
+        return self
+    }
+    /// `lerp_(end, weight)`: `self += weight * (end - self)`.
+    @discardableResult
+    public func lerp_(_ end: Tensor, _ weight: Double) -> Tensor {
+        let r = noGrad { self + (end - self) * weight }
+        writeValues(r)
+        return self
+    }
+    @discardableResult
+    public func sqrt_() -> Tensor { writeValues(noGrad { sqrt() }); return self }
+    @discardableResult
+    public func relu_() -> Tensor { writeValues(noGrad { relu() }); return self }
+}
+
+/// y += a·x on contiguous floats.
+func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let P = UncheckedSendable((x, y))
+    parallelFor(n, grain: 1 << 16) { r in
+        let (x, y) = P.value
+        if a == 1 { for i in r { y[i] += x[i] } } else { for i in r { y[i] += a * x[i] } }
+    }
+}
+
+/// x *= a on contiguous floats.
+func scale(_ a: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    let P = UncheckedSendable(x)
+    parallelFor(n, grain: 1 << 16) { r in
+        let x = P.value
+        for i in r { x[i] *= a }
+    }
+}
