@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "EmberIO", targets: ["EmberIO"]),
         .library(name: "EmberLLM", targets: ["EmberLLM"]),
         .executable(name: "ember", targets: ["ember"]),
+        .executable(name: "ember-bench", targets: ["ember-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,15 +19,17 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
-        // OpenBLAS from Debian (libopenblas-dev); see ../shared/notes/cpu-kernels.md §3.
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        // Hot float32 kernels in C: AVX2/FMA by target attribute with run-time dispatch (no flags).
+        .target(name: "CEmberKernels"),
         .target(
             name: "EmberCore",
             dependencies: [
-                "CBLAS",
+                "CEmberKernels",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]),
-        .target(name: "EmberNN", dependencies: ["EmberCore"]),
+        .target(
+            name: "EmberNN",
+            dependencies: ["EmberCore", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(
             name: "EmberIO",
             dependencies: [
@@ -40,12 +43,16 @@ let package = Package(
             resources: [.copy("Resources")]),
         // One import for users: `import Ember` re-exports the libraries.
         .target(name: "Ember", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"]),
+        // The book's notebooks as small runnable programs (`ember example NAME`).
+        .target(name: "EmberExamples", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"]),
         .executableTarget(
             name: "ember",
             dependencies: [
-                "Ember",
+                "Ember", "EmberExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Kernel benchmarks against numpy in the same run: `swift run -c release ember-bench`.
+        .executableTarget(name: "ember-bench", dependencies: ["EmberCore"], path: "Benchmarks/EmberBench"),
         .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmberNNTests", dependencies: ["EmberNN", "EmberIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EmberIOTests", dependencies: ["EmberIO", "EmberNN"], resources: [.copy("Fixtures")]),

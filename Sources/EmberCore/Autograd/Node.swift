@@ -55,18 +55,21 @@ extension Tensor {
         return a
     }
 
-    /// Whether an op on `inputs` must record a backward node now.
-    @inlinable
-    static func needsGrad(_ inputs: [Tensor]) -> Bool {
+    /// Whether an op on `inputs` must record a backward node now (grad mode on and some input
+    /// requires grad). For custom differentiable functions built outside EmberCore.
+    public static func needsGrad(_ inputs: [Tensor]) -> Bool {
         guard GradMode.isEnabled else { return false }
         for t in inputs where t.requiresGrad { return true }
         return false
     }
 
-    /// Attaches a backward node to `self` (an op's fresh output) when `inputs` need it.
-    /// `saving` lists tensors whose in-place modification must invalidate the backward.
+    /// Attaches a backward node to `self` (an op's fresh output) when `inputs` need it, as a
+    /// `torch.autograd.Function` would: `backward` maps the output's gradient to one gradient per
+    /// input (nil where none is needed). `saving` lists tensors whose in-place modification must
+    /// invalidate the backward (PyTorch's saved-tensor version check). `name` is what `grad_fn`
+    /// prints (e.g. `AddmmBackward0`).
     @discardableResult
-    func recordGrad(_ name: String, _ inputs: [Tensor], saving: [Tensor] = [],
+    public func recordGrad(_ name: String, _ inputs: [Tensor], saving: [Tensor] = [],
                     _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard Tensor.needsGrad(inputs) else { return self }
         let node = Node(name: name, next: inputs.map { $0.gradEdge }, backward: backward)

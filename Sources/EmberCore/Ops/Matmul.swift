@@ -41,7 +41,7 @@ extension Tensor {
         }
         batchedGEMM(a.rawExpand(batch + [m, k]), b.rawExpand(batch + [k, n]), out)
         if Tensor.needsGrad([a, b]) {
-            let name = (a.ndim == 2 && b.ndim == 2) ? "MmBackward0" : (a.ndim == 3 && b.ndim == 3 && batchA == batchB ? "BmmBackward0" : "UnsafeViewBackward0")
+            let name = (a.ndim == 2 && b.ndim == 2) ? "MmBackward0" : "UnsafeViewBackward0"
             out.recordGrad(name, [a, b], saving: [a, b]) { g in
                 [a.requiresGrad ? g.matmul(b.mT).gradFor(a) : nil,
                  b.requiresGrad ? a.mT.matmul(g).gradFor(b) : nil]

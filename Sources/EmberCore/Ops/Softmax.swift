@@ -92,6 +92,10 @@ func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 }
 
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    #if canImport(CEmberKernels)
+    ember_softmax_row_f32(x, y, n)
+    return
+    #endif
     let m = rowMax(x, n)
     if m == -.infinity { for i in 0..<n { y[i] = .nan }; return }
     var sum = SIMD16<Float>(repeating: 0)
@@ -115,6 +119,10 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n
 }
 
 func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    #if canImport(CEmberKernels)
+    ember_log_softmax_row_f32(x, y, n)
+    return
+    #endif
     let m = rowMax(x, n)
     var sum = SIMD16<Float>(repeating: 0)
     var i = 0
@@ -130,3 +138,6 @@ func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, 
 }
 
 import Foundation
+#if canImport(CEmberKernels)
+import CEmberKernels
+#endif

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(CEmberKernels)
+import CEmberKernels
+#endif
 
 /// Elementwise unary functions and their gradients (PyTorch's pointwise ops).
 /// Integer inputs to floating functions (exp, log, sqrt, ...) give float32, as in PyTorch.
@@ -41,6 +44,14 @@ func unaryOp(_ op: UnaryOp, _ t: Tensor) -> Tensor {
 }
 
 func floatUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
+    if a.isContiguous, let k = cKernel(op) {
+        let P = UncheckedSendable((UnsafePointer(a.pointer(Float.self)), o.pointer(Float.self)))
+        let K = UncheckedSendable(k)
+        parallelFor(o.numel, grain: 1 << 15) { r in
+            K.value(P.value.0 + r.lowerBound, P.value.1 + r.lowerBound, r.count)
+        }
+        return
+    }
     if a.isContiguous, let simd = simdKernel(op) {
         parallelMapFloats(UnsafePointer(a.pointer(Float.self)), o.pointer(Float.self), o.numel, simd)
         return
@@ -74,6 +85,22 @@ func floatUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
     case .sign: unaryLoop(a, o) { (x: Float) in x > 0 ? 1 : (x < 0 ? -1 : 0) }
     case .logicalNot, .bitwiseNot: break
     }
+}
+
+/// C kernels (AVX2/FMA when the CPU has them) for the hot float32 functions, contiguous inputs.
+func cKernel(_ op: UnaryOp) -> ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
+    #if canImport(CEmberKernels)
+    switch op {
+    case .exp: return { ember_exp_f32($0, $1, $2) }
+    case .tanh: return { ember_tanh_f32($0, $1, $2) }
+    case .sigmoid: return { ember_sigmoid_f32($0, $1, $2) }
+    case .geluTanh: return { ember_gelu_tanh_f32($0, $1, $2) }
+    case .silu: return { ember_silu_f32($0, $1, $2) }
+    default: return nil
+    }
+    #else
+    return nil
+    #endif
 }
 
 /// SIMD versions of the hot float32 functions (contiguous inputs only).

@@ -91,3 +91,17 @@ func raiseError(_ kind: EmberError.Kind, _ message: String, shape: [Int] = [], d
 func raiseError(_ message: String, shape: [Int] = [], dtype: DType = .float32) -> Tensor {
     raiseError(EmberError(.runtime, message), shape: shape, dtype: dtype)
 }
+
+extension EmberError {
+    /// Raises this error the way tensor ops do: recorded by the innermost ``withErrorCapture(_:)``,
+    /// or stopping the process outside one. For libraries built on EmberCore.
+    public func raise() { ErrorCapture.raise(self) }
+
+    /// Raises this error and returns a placeholder `meta` tensor for the failed op's result.
+    public func raise(shape: [Int], dtype: DType = .float32) -> Tensor {
+        raiseError(self, shape: shape, dtype: dtype)
+    }
+
+    /// Whether an error is pending in the innermost capture scope (later ops may skip work).
+    public static var isPending: Bool { ErrorCapture.hasPendingError }
+}

@@ -24,7 +24,7 @@ public final class Storage: @unchecked Sendable {
         self.device = device
         self.owner = nil
         if device == .cpu && byteCount > 0 {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+            let p = CachingAllocator.allocate(byteCount)
             if zeroed { p.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount) }
             data = p
             ownsMemory = true
@@ -51,7 +51,7 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit {
-        if ownsMemory { data?.deallocate() }
+        if ownsMemory, let d = data { CachingAllocator.deallocate(d, byteCount: byteCount) }
     }
 
     func bumpVersion() { version &+= 1 }

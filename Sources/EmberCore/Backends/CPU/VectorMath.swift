@@ -9,15 +9,15 @@ import Foundation
 
 @inlinable @inline(__always)
 func vexp(_ x0: F16x) -> F16x {
+    // Clamp with min/max written as arithmetic-free selects on integer masks: Swift's generic SIMD
+    // comparisons and float<->int conversions become per-lane loops on baseline x86-64.
     var x = x0
-    x.replace(with: F16x(repeating: 88.72283), where: x .> 88.72283)
-    x.replace(with: F16x(repeating: -87.33654), where: x .< -87.33654)
-    // n = round(x / ln2)
-    var fx = x * 1.44269504088896341 + 0.5
-    let ti = SIMD16<Int32>(truncatingIfNeeded: SIMD16<Int32>(fx, rounding: .towardZero))
-    var tf = SIMD16<Float>(ti)
-    tf.replace(with: tf - 1, where: tf .> fx)
-    fx = tf
+    x.replace(with: F16x(repeating: 88.3762626647949), where: x .> 88.3762626647949)
+    x.replace(with: F16x(repeating: -87.3365447504019), where: x .< -87.3365447504019)
+    // n = round(x / ln2) via the 1.5·2^23 magic number: its low mantissa bits hold the integer.
+    let magic = F16x(repeating: 12582912.0)
+    let t = x * 1.44269504088896341 + magic
+    let fx = t - magic
     x = x - fx * 0.693359375
     x = x - fx * -2.12194440e-4
     let z = x * x
@@ -28,8 +28,9 @@ func vexp(_ x0: F16x) -> F16x {
     y = y * x + 1.6666665459e-1
     y = y * x + 5.0000001201e-1
     y = y * z + x + 1
-    let n = SIMD16<Int32>(fx, rounding: .towardZero) &+ 127
-    let pow2 = unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: n) &<< 23, to: SIMD16<Float>.self)
+    // 2^n: integer n sits in t's low bits; add the exponent bias and shift into place.
+    let ti = unsafeBitCast(t, to: SIMD16<UInt32>.self) &- unsafeBitCast(magic, to: SIMD16<UInt32>.self)
+    let pow2 = unsafeBitCast((ti &+ 127) &<< 23, to: F16x.self)
     return y * pow2
 }
 

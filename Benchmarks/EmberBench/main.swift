@@ -1,0 +1,103 @@
+import EmberCore
+import Foundation
+
+// Ember's kernel benchmarks (issue 2), release build only:
+//   swift run -c release ember-bench [--quick]
+// Each workload runs in Ember and in numpy (same shapes, same machine, same run) and prints
+// the times and the Ember/numpy ratio. numpy's matmul uses its bundled OpenBLAS with all cores;
+// its ufuncs (softmax, GELU) are single-threaded, as numpy is.
+
+let quick = CommandLine.arguments.contains("--quick")
+let repeats = quick ? 3 : 10
+
+/// Best wall time of `body` over `repeats` runs (after one warm-up), in seconds.
+func bestTime(_ body: () -> Void) -> Double {
+    body()
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    return best
+}
+
+struct Row { let name: String; let ember: Double; let reference: Double?; let unit: String; let higherIsBetter: Bool }
+var rows: [Row] = []
+
+// MARK: numpy side, one subprocess for all workloads
+let numpyScript = """
+import json, sys, time
+import numpy as np
+reps = int(sys.argv[1])
+def best(f):
+    f(); b = 1e9
+    for _ in range(reps):
+        t = time.perf_counter(); f(); b = min(b, time.perf_counter() - t)
+    return b
+out = {}
+rng = np.random.default_rng(0)
+for (m, k, n) in [(1024, 1024, 1024), (2048, 2048, 2048), (512, 768, 3072)]:
+    a = rng.standard_normal((m, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
+    c = np.empty((m, n), dtype=np.float32)
+    out[f"gemm {m}x{k}x{n}"] = best(lambda: np.matmul(a, b, out=c))
+x = rng.standard_normal((512, 50257), dtype=np.float32)
+def softmax():
+    e = np.exp(x - x.max(axis=-1, keepdims=True)); return e / e.sum(axis=-1, keepdims=True)
+out["softmax 512x50257"] = best(softmax)
+g = rng.standard_normal(1_500_000, dtype=np.float32)
+def gelu():
+    return 0.5 * g * (1 + np.tanh(np.float32(0.7978845608028654) * (g + np.float32(0.044715) * g * g * g)))
+out["gelu 1.5M"] = best(gelu)
+print(json.dumps(out))
+"""
+
+func runNumpy() -> [String: Double] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", numpyScript, String(repeats)]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.standardError
+    do { try p.run() } catch { return [:] }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0,
+          let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Double] else {
+        FileHandle.standardError.write("numpy reference unavailable (python3 with numpy needed)\n".data(using: .utf8)!)
+        return [:]
+    }
+    return obj
+}
+
+print("Ember kernel benchmarks — GEMM: \(blasDescription), threads: \(Threads.count)")
+let reference = runNumpy()
+
+manualSeed(0)
+for (m, k, n) in [(1024, 1024, 1024), (2048, 2048, 2048), (512, 768, 3072)] {
+    let a = Tensor.randn([m, k]), b = Tensor.randn([k, n])
+    let t = bestTime { _ = a.matmul(b) }
+    let flops = 2.0 * Double(m * n * k)
+    let key = "gemm \(m)x\(k)x\(n)"
+    rows.append(Row(name: "matmul [\(m)x\(k)]x[\(k)x\(n)]", ember: flops / t / 1e9,
+                    reference: reference[key].map { flops / $0 / 1e9 }, unit: "GFLOP/s", higherIsBetter: true))
+}
+let x = Tensor.randn([512, 50257])
+rows.append(Row(name: "softmax [512, 50257]", ember: bestTime { _ = x.softmax(-1) } * 1e3,
+                reference: reference["softmax 512x50257"].map { $0 * 1e3 }, unit: "ms", higherIsBetter: false))
+let g = Tensor.randn([1_500_000])
+rows.append(Row(name: "GELU (tanh) 1.5M", ember: bestTime { _ = g.gelu(approximate: "tanh") } * 1e3,
+                reference: reference["gelu 1.5M"].map { $0 * 1e3 }, unit: "ms", higherIsBetter: false))
+
+func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ", startingAt: 0) }
+print(pad("workload", 34) + pad("Ember", 14) + pad("numpy", 14) + "Ember vs numpy")
+for r in rows {
+    let e = String(format: "%.2f %@", r.ember, r.unit)
+    let ref = r.reference.map { String(format: "%.2f %@", $0, r.unit) } ?? "n/a"
+    var ratio = "n/a"
+    if let v = r.reference {
+        let speed = r.higherIsBetter ? r.ember / v : v / r.ember
+        ratio = String(format: "%.2fx %@", speed, speed >= 1 ? "(Ember faster)" : "(numpy faster)")
+    }
+    print(pad(r.name, 34) + pad(e, 14) + pad(ref, 14) + ratio)
+}

@@ -1,0 +1,25 @@
+// Hot float32 elementwise kernels of Ember's CPU backend, in C so that they can use AVX2/FMA
+// through per-function target attributes with run-time dispatch: no compiler flags are needed,
+// and the package stays usable as a dependency (../shared/notes/cpu-kernels.md §1.3, §4).
+#ifndef EMBER_KERNELS_H
+#define EMBER_KERNELS_H
+#include <stddef.h>
+
+/// y[i] = exp(x[i]) (Cephes polynomial, a few ulp).
+void ember_exp_f32(const float *x, float *y, ptrdiff_t n);
+/// y[i] = 1 / (1 + exp(-x[i])).
+void ember_sigmoid_f32(const float *x, float *y, ptrdiff_t n);
+/// y[i] = tanh(x[i]).
+void ember_tanh_f32(const float *x, float *y, ptrdiff_t n);
+/// y[i] = x[i] * sigmoid(x[i]).
+void ember_silu_f32(const float *x, float *y, ptrdiff_t n);
+/// GELU, tanh approximation (book ch. 4): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).
+void ember_gelu_tanh_f32(const float *x, float *y, ptrdiff_t n);
+/// Softmax of one row of n values (max-subtracted); an all -inf row gives NaN as PyTorch.
+void ember_softmax_row_f32(const float *x, float *y, ptrdiff_t n);
+/// log-softmax of one row.
+void ember_log_softmax_row_f32(const float *x, float *y, ptrdiff_t n);
+/// Whether the AVX2+FMA variants are in use (for diagnostics).
+int ember_kernels_use_avx2(void);
+
+#endif

@@ -1,0 +1,11 @@
+/// A runnable example from the book or its notebooks, printed as the notebook prints it.
+public struct Example: Sendable {
+    public let name: String
+    public let summary: String
+    public let run: @Sendable () throws -> Void
+}
+
+/// All examples `ember example NAME` can run, in the book's order.
+public let allExamples: [Example] = [
+    Example(name: "attention", summary: "Chapter 3 / seed notebook: causal self-attention on a batch of two (case C22)", run: runAttentionExample),
+]

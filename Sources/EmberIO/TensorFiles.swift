@@ -1,0 +1,195 @@
+import EmberCore
+import Foundation
+import OrderedCollections
+
+/// `torch.save` / `torch.load` for Ember tensors and state dicts, and safetensors files.
+///
+/// Loading never executes anything from the file (see ``PthCheckpoint``); every corrupt or hostile
+/// file is refused with an ``EmberIOError``. Saving writes a temporary file in the same directory
+/// and renames it, so an interrupted save leaves an earlier file intact.
+
+/// `torch.load(path, weights_only=True, map_location=..., mmap=...)`: the saved object as a
+/// ``StateValue`` tree (state dicts are `.dict` of `.tensor`).
+///
+/// - Parameters:
+///   - mapLocation: `.cpu` loads storages saved on `cuda`/`mps` onto the CPU; the default refuses them
+///     with an error naming the saved device, as PyTorch does when that device is absent.
+///   - mmap: reference the file's bytes instead of copying them (copy-on-write; pair with
+///     `loadStateDict(_:assign: true)`).
+///   - device: the device the tensors are put on (`.cpu` default; `.meta` keeps shapes only).
+/// - Throws: ``EmberIOError`` for unreadable, corrupt or hostile files.
+public func load(_ url: URL, mapLocation: MapLocation = .asSaved, mmap: Bool = false, device: Device = .cpu) throws -> StateValue {
+    var options = PthLoadOptions(mmap: mmap, mapLocation: mapLocation)
+    options.keepUnsupported = false
+    let checkpoint = try PthCheckpoint.load(contentsOf: url, options: options)
+    var bridge = RecordBridge()
+    let value = try bridge.value(checkpoint.root, path: "")
+    return device == .cpu ? value : value.mapTensors { $0.to(device) }
+}
+
+/// `load` from a path string.
+public func load(_ path: String, mapLocation: MapLocation = .asSaved, mmap: Bool = false, device: Device = .cpu) throws -> StateValue {
+    try load(URL(fileURLWithPath: path), mapLocation: mapLocation, mmap: mmap, device: device)
+}
+
+/// `torch.save(obj, path)`: writes a PyTorch zip checkpoint that `torch.load(path, weights_only=True)`
+/// reads back to identical tensors. Tensors sharing storage are written once (tied weights stay
+/// tied); non-CPU tensors are saved as CPU copies. String-keyed dicts of tensors are written as
+/// `collections.OrderedDict`, as `state_dict()` returns them.
+/// - Throws: ``EmberIOError`` when writing fails; the destination is then unchanged.
+public func save(_ value: StateValue, to url: URL) throws {
+    var bridge = RecordBridge()
+    try PthWriter.save(bridge.pickle(value), to: url)
+}
+public func save(_ value: StateValue, to path: String) throws { try save(value, to: URL(fileURLWithPath: path)) }
+
+/// `torch.save(module.state_dict(), path)`.
+public func save(_ stateDict: OrderedDictionary<String, Tensor>, to url: URL) throws { try save(.stateDict(stateDict), to: url) }
+public func save(_ stateDict: OrderedDictionary<String, Tensor>, to path: String) throws { try save(.stateDict(stateDict), to: URL(fileURLWithPath: path)) }
+
+/// Reads a `.safetensors` file (memory-mapped, zero-copy unless `mapped` is false) into an ordered
+/// name → tensor dictionary plus its `__metadata__`.
+/// - Throws: ``EmberIOError`` for invalid headers, offsets, dtypes or sizes.
+public func loadSafetensors(_ url: URL, mapped: Bool = true) throws -> (tensors: OrderedDictionary<String, Tensor>, metadata: OrderedDictionary<String, String>?) {
+    let file = try SafetensorsFile.load(contentsOf: url, mapped: mapped)
+    var bridge = RecordBridge()
+    var out = OrderedDictionary<String, Tensor>()
+    for (name, t) in file.tensors { out[name] = try bridge.tensor(t.tensorRecord(isMapped: mapped)) }
+    return (out, file.metadata)
+}
+
+/// Writes tensors to a `.safetensors` file (atomically). Tensors sharing storage are refused, as
+/// the safetensors library refuses them.
+public func saveSafetensors(_ tensors: OrderedDictionary<String, Tensor>, metadata: OrderedDictionary<String, String>? = nil, to url: URL) throws {
+    var bridge = RecordBridge()
+    var records = OrderedDictionary<String, TensorRecord>()
+    for (k, t) in tensors { records[k] = try bridge.record(t) }
+    try SafetensorsWriter.save(records, metadata: metadata, to: url)
+}
+
+extension StateValue {
+    /// A copy of the tree with `f` applied to every tensor.
+    public func mapTensors(_ f: (Tensor) -> Tensor) -> StateValue {
+        switch self {
+        case .tensor(let t): return .tensor(f(t))
+        case .list(let l): return .list(l.map { $0.mapTensors(f) })
+        case .tuple(let l): return .tuple(l.map { $0.mapTensors(f) })
+        case .dict(let d):
+            var o = OrderedDictionary<StateKey, StateValue>()
+            for (k, v) in d { o[k] = v.mapTensors(f) }
+            return .dict(o)
+        default: return self
+        }
+    }
+}
+
+/// Converts between EmberIO's file records and tensors, keeping shared storages shared.
+struct RecordBridge {
+    var storages: [ObjectIdentifier: Storage] = [:]
+    var records: [ObjectIdentifier: StorageRecord] = [:]
+
+    mutating func storage(_ r: StorageRecord) -> Storage {
+        if let s = storages[ObjectIdentifier(r)] { return s }
+        let s: Storage
+        if r.isMapped {
+            // Borrow the mapped bytes; the Data (and its mapping) lives as long as the storage.
+            let owner = DataOwner(r.bytes)
+            s = Storage(borrowing: owner.pointer, byteCount: r.byteCount, device: .cpu, owner: owner)
+        } else {
+            s = r.bytes.withUnsafeBytes { Storage(bytes: $0) }
+        }
+        storages[ObjectIdentifier(r)] = s
+        return s
+    }
+
+    mutating func tensor(_ r: TensorRecord) throws -> Tensor {
+        let t = Tensor(storage: storage(r.storage), dtype: r.dtype, shape: r.shape, strides: r.strides, storageOffset: r.storageOffset)
+        if r.requiresGrad && t.isFloatingPoint { t.requiresGrad = true }
+        t.isParameter = r.isParameter
+        return t
+    }
+
+    mutating func value(_ v: PickleValue, path: String) throws -> StateValue {
+        switch v {
+        case .none: return .none
+        case .bool(let b): return .bool(b)
+        case .int(let i): return .int(Int(i))
+        case .float(let d): return .double(d)
+        case .string(let s): return .string(s)
+        case .tensor(let r): return .tensor(try tensor(r))
+        case .tuple(let items): return .tuple(try items.enumerated().map { try value($1, path: "\(path)/\($0)") })
+        case .list(let l): return .list(try l.items.enumerated().map { try value($1, path: "\(path)/\($0)") })
+        case .dict(let d):
+            var o = OrderedDictionary<StateKey, StateValue>()
+            for (k, item) in d.items {
+                let key: StateKey
+                switch k {
+                case .string(let s): key = .string(s)
+                case .int(let i): key = .int(Int(i))
+                default: key = .string(k.description)
+                }
+                o[key] = try value(item, path: "\(path)/\(key)")
+            }
+            return .dict(o)
+        case .bytes(let data): return .string(String(decoding: data, as: UTF8.self))
+        case .global(let m, let n): return .string("\(m).\(n)")
+        case .storage:
+            throw EmberIOError(.malformedPickle, "a bare storage at '\(path)' is not supported; save tensors instead")
+        case .unsupported(let what):
+            throw EmberIOError(.unsupportedDType, "'\(path)': \(what)")
+        }
+    }
+
+    /// A file record for a tensor (CPU bytes of its whole storage, so views stay views).
+    mutating func record(_ t: Tensor) throws -> TensorRecord {
+        let cpu = t.device == .cpu ? t : t.detach().to(.cpu)
+        guard !cpu.isMeta else { throw EmberIOError(.writeFailed, "cannot save a tensor on the meta device: it has no data") }
+        let s = cpu.storage
+        let rec: StorageRecord
+        if let r = records[ObjectIdentifier(s)] {
+            rec = r
+        } else {
+            let bytes = s.data.map { Data(bytes: $0, count: s.byteCount) } ?? Data()
+            rec = try StorageRecord(key: String(records.count), dtype: cpu.dtype, elementCount: s.byteCount / cpu.dtype.itemSize, bytes: bytes)
+            records[ObjectIdentifier(s)] = rec
+        }
+        return try TensorRecord(storage: rec, shape: cpu.shape, strides: cpu.strides, storageOffset: cpu.storageOffset,
+                                requiresGrad: t.requiresGrad, isParameter: t.isParameter)
+    }
+
+    mutating func pickle(_ v: StateValue) throws -> PickleValue {
+        switch v {
+        case .none: return .none
+        case .bool(let b): return .bool(b)
+        case .int(let i): return .int(Int64(i))
+        case .double(let d): return .float(d)
+        case .string(let s): return .string(s)
+        case .tensor(let t): return .tensor(try record(t))
+        case .list(let l): return .list(PickleList(try l.map { try pickle($0) }))
+        case .tuple(let l): return .tuple(try l.map { try pickle($0) })
+        case .dict(let d):
+            // A dict whose values are all tensors is a state dict: OrderedDict, as PyTorch writes it.
+            let isStateDict = !d.isEmpty && d.values.allSatisfy { $0.tensor != nil }
+            let out = PickleDict(isOrdered: isStateDict)
+            for (k, item) in d {
+                let key: PickleKey
+                switch k {
+                case .string(let s): key = .string(s)
+                case .int(let i): key = .int(Int64(i))
+                }
+                out.items[key] = try pickle(item)
+            }
+            return .dict(out)
+        }
+    }
+}
+
+/// Keeps a `Data` alive and exposes its base address (stable for the Data's lifetime).
+final class DataOwner: @unchecked Sendable {
+    let data: Data
+    let pointer: UnsafeMutableRawPointer?
+    init(_ data: Data) {
+        self.data = data
+        pointer = data.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `ember`: Ember's command-line tool. Thin: it parses arguments and calls the libraries.
+@main
+struct EmberTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ember",
+        abstract: "Build, train and run GPT-style language models the way the book does, in Swift.",
+        subcommands: [ExampleCommand.self])
+}
