@@ -1,0 +1,139 @@
+import EmberCore
+import EmberIO
+import EmberNN
+import Foundation
+
+// The seed notebook "Understanding PyTorch Buffers" (book ch. 3, case C27), written the Swift way.
+
+/// The notebook's first class: the mask is a plain property, so it is neither moved by `to(_:)`
+/// nor saved by `stateDict()`.
+final class CausalAttentionWithoutBuffers: Module {
+    @Child var W_query: Linear
+    @Child var W_key: Linear
+    @Child var W_value: Linear
+    @Child var dropout: Dropout
+    var mask: Tensor                                    // plain property: the pitfall
+
+    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
+        W_query = Linear(dIn, dOut, bias: qkvBias)
+        W_key = Linear(dIn, dOut, bias: qkvBias)
+        W_value = Linear(dIn, dOut, bias: qkvBias)
+        dropout = Dropout(p)
+        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
+        super.init()
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {          // x: [batch, numTokens, dIn]
+        let numTokens = x.shape[1]
+        let keys = W_key(x), queries = W_query(x), values = W_value(x)
+        let scores = queries.matmul(keys.transpose(1, 2))   // [batch, numTokens, numTokens]
+        scores.maskedFill_(mask.bool()[..<numTokens, ..<numTokens], -Double.infinity)
+        let weights = dropout(softmax(scores / Double(keys.shape[keys.ndim - 1]).squareRoot(), dim: -1))
+        return weights.matmul(values)                       // [batch, numTokens, dOut]
+    }
+}
+
+/// The notebook's fix: the mask is a registered buffer.
+final class CausalAttentionWithBuffer: Module {
+    @Child var W_query: Linear
+    @Child var W_key: Linear
+    @Child var W_value: Linear
+    @Child var dropout: Dropout
+    @Buffer var mask: Tensor                            // moves with to(_:), saved in stateDict()
+
+    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
+        W_query = Linear(dIn, dOut, bias: qkvBias)
+        W_key = Linear(dIn, dOut, bias: qkvBias)
+        W_value = Linear(dIn, dOut, bias: qkvBias)
+        dropout = Dropout(p)
+        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
+        super.init()
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let numTokens = x.shape[1]
+        let keys = W_key(x), queries = W_query(x), values = W_value(x)
+        let scores = queries.matmul(keys.transpose(1, 2))
+        scores.maskedFill_(mask.bool()[..<numTokens, ..<numTokens], -Double.infinity)
+        let weights = dropout(softmax(scores / Double(keys.shape[keys.ndim - 1]).squareRoot(), dim: -1))
+        return weights.matmul(values)
+    }
+}
+
+/// Prints a state dict as PyTorch prints an `OrderedDict` of tensors.
+func printStateDict(_ sd: OrderedDictionaryOfTensors) {
+    print("OrderedDict([" + sd.map { "('\($0.key)', \($0.value))" }.joined(separator: ", ") + "])")
+}
+typealias OrderedDictionaryOfTensors = [(key: String, value: Tensor)]
+
+/// The best device to show the notebook's device moves on: an accelerator when Ember has one,
+/// else `meta` (shapes only; no data).
+func bestDevice() -> Device { .meta }
+
+func runBuffersExample() throws {
+    let inputs = bookInputs()
+    let batch = Tensor.stack([inputs, inputs], dim: 0)
+    let device = bestDevice()
+    // The note about the plain mask is part of what this example shows.
+    Module.warnsAboutUnregisteredTensors = true
+
+    manualSeed(123)
+    let caWithoutBuffer = CausalAttentionWithoutBuffers(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
+    print(noGrad { caWithoutBuffer(batch) })
+    // Keep CPU copies of the weights: `meta` has no data, and the save/load part needs values.
+    let withoutState = caWithoutBuffer.stateDict().mapValues { $0.clone() }
+
+    print("\nMachine has \(device == .meta ? "no accelerator; using the meta device" : "\(device)").")
+    caWithoutBuffer.to(device)
+    let batchOnDevice = batch.to(device)
+    do {
+        try withErrorCapture { _ = noGrad { caWithoutBuffer(batchOnDevice) } }
+    } catch {
+        print(error)
+    }
+    print("W_query.device:", caWithoutBuffer.W_query.weight.device)
+    print("mask.device:", caWithoutBuffer.mask.device)
+    print(String(describing: type(of: caWithoutBuffer.mask)))
+    caWithoutBuffer.mask = caWithoutBuffer.mask.to(device)
+    print("mask.device:", caWithoutBuffer.mask.device)
+    print(noGrad { caWithoutBuffer(batchOnDevice) })
+
+    let caWithBuffer = CausalAttentionWithBuffer(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
+    let withState = caWithBuffer.stateDict().mapValues { $0.clone() }
+    caWithBuffer.to(device)
+    print("W_query.device:", caWithBuffer.W_query.weight.device)
+    print("mask.device:", caWithBuffer.mask.device)
+    print(noGrad { caWithBuffer(batchOnDevice) })
+
+    if device == .meta {
+        // Materialise the modules again on the CPU (PyTorch: to_empty + load_state_dict).
+        print("\nBack on the CPU (toEmpty(device: .cpu) + loadStateDict) to show the saved state:")
+        caWithoutBuffer.toEmpty(device: .cpu)
+        try caWithoutBuffer.loadStateDict(withoutState)
+        caWithoutBuffer.mask = Tensor.ones([6, 6]).triu(diagonal: 1)
+        caWithBuffer.toEmpty(device: .cpu)
+        try caWithBuffer.loadStateDict(withState)
+        print(noGrad { caWithBuffer(batch) })
+    }
+
+    printStateDict(caWithoutBuffer.stateDict().map { ($0.key, $0.value) })
+    printStateDict(caWithBuffer.stateDict().map { ($0.key, $0.value) })
+
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-buffers-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("model.pth")
+
+    caWithBuffer.mask[caWithBuffer.mask == 1.0] = 2.0
+    print(caWithBuffer.mask)
+    try save(caWithBuffer.stateDict(), to: path)
+    let newCaWithBuffer = CausalAttentionWithBuffer(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
+    try newCaWithBuffer.loadStateDict(load(path))
+    print(newCaWithBuffer.mask)
+
+    caWithoutBuffer.mask[caWithoutBuffer.mask == 1.0] = 2.0
+    try save(caWithoutBuffer.stateDict(), to: path)
+    let newCaWithoutBuffer = CausalAttentionWithoutBuffers(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
+    try newCaWithoutBuffer.loadStateDict(load(path))
+    print(newCaWithoutBuffer.mask)
+}
