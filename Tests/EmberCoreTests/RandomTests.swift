@@ -400,7 +400,14 @@ final class RandomTests: XCTestCase {
             }
             let dropped = try dropout(g, x, p: 0.1)
             outputs.append(.f32(dropped))
-            let logits = (0..<50).map { v in (0..<8).reduce(Float(0)) { $0 + dropped[16 + $1] * head[v * 8 + $1] } }
+            let logits: [Float] = (0..<50).map { (v: Int) -> Float in
+                var acc: Float = 0
+                for d in 0..<8 {
+                    let product: Float = dropped[16 + d] * head[v * 8 + d]
+                    acc += product
+                }
+                return acc
+            }
             let top = logits.max()!
             let exps = logits.map { Foundation.exp($0 - top) }
             let total = exps.reduce(0, +)

@@ -57,6 +57,14 @@ extension Tensor {
         set { indexPut(items.map { $0.tensorIndex }, newValue) }
     }
 
+    /// Reads one element as a number, or assigns a number through any index: `t[t == 1] = 2`,
+    /// `t[0, ..<3] = 0.5` (converted to `t`'s dtype, as PyTorch does).
+    @_disfavoredOverload
+    public subscript(_ items: TensorIndexConvertible...) -> Double {
+        get { index(items.map { $0.tensorIndex }).item() }
+        set { indexPut(items.map { $0.tensorIndex }, Tensor.full([], newValue, dtype: dtype, device: device)) }
+    }
+
     /// Applies the basic (view) part of an index list; returns the view and the advanced indices
     /// positioned at the view's dims.
     func applyBasic(_ items: [TensorIndex]) -> (Tensor, [(dim: Int, index: Tensor)])? {
@@ -211,10 +219,3 @@ extension Tensor {
     }
 }
 
-/// Number literals become 0-d tensors where a tensor is expected, so `t[t == 1] = 2` and
-/// `t[0, ..<3] = 0.5` assign numbers (converted to `t`'s dtype, as PyTorch does).
-extension Tensor: ExpressibleByFloatLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
-    public convenience init(floatLiteral value: Double) { self.init(value) }
-    public convenience init(integerLiteral value: Int) { self.init(value) }
-    public convenience init(booleanLiteral value: Bool) { self.init(value) }
-}
