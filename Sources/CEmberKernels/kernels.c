@@ -6,8 +6,8 @@
 // Each kernel body is written once as a static inline function and compiled twice: for baseline
 // x86-64 and with AVX2+FMA (target attribute); the public entry points dispatch at run time.
 
-static inline float exp_poly(float x) {
-    x = fminf(fmaxf(x, -87.3365447504019f), 88.3762626647949f);
+static inline float exp_poly(float x0) {
+    float x = fminf(fmaxf(x0, -87.3365447504019f), 88.3762626647949f);
     float fx = floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - fx * 0.693359375f;
     r = r - fx * -2.12194440e-4f;
@@ -23,7 +23,8 @@ static inline float exp_poly(float x) {
     uint32_t bits = (uint32_t)n << 23;
     float p;
     memcpy(&p, &bits, sizeof p);
-    return y * p;
+    // Below the clamp the true value underflows: return 0 (exp(-inf) = 0), as libm does.
+    return x0 < -87.3365447504019f ? 0.0f : y * p;
 }
 
 #define DEFINE_KERNELS(SUFFIX, ATTR)                                                              \

@@ -16,15 +16,17 @@ import OrderedCollections
 ///     with an error naming the saved device, as PyTorch does when that device is absent.
 ///   - mmap: reference the file's bytes instead of copying them (copy-on-write; pair with
 ///     `loadStateDict(_:assign: true)`).
-///   - device: the device the tensors are put on (`.cpu` default; `.meta` keeps shapes only).
-/// - Throws: ``EmberIOError`` for unreadable, corrupt or hostile files.
+///   - device: the device the tensors are put on (`.cpu` default; `.meta` keeps shapes only). Each storage
+///     is moved once, so tensors that shared memory in the file (tied weights, views) still share it
+///     there; `requires_grad` and the Parameter flag are kept.
+/// - Throws: ``EmberIOError`` for unreadable, corrupt or hostile files, and
+///   (``EmberIOError/Kind/deviceLocation``) when `device` has no backend in this build.
 public func load(_ url: URL, mapLocation: MapLocation = .asSaved, mmap: Bool = false, device: Device = .cpu) throws -> StateValue {
     var options = PthLoadOptions(mmap: mmap, mapLocation: mapLocation)
     options.keepUnsupported = false
     let checkpoint = try PthCheckpoint.load(contentsOf: url, options: options)
-    var bridge = RecordBridge()
-    let value = try bridge.value(checkpoint.root, path: "")
-    return device == .cpu ? value : value.mapTensors { $0.to(device) }
+    var bridge = RecordBridge(device: device)
+    return try withFileContext(url.path) { try bridge.value(checkpoint.root, path: "") }
 }
 
 /// `load` from a path string.
@@ -41,25 +43,37 @@ public func save(_ value: StateValue, to url: URL) throws {
     var bridge = RecordBridge()
     try PthWriter.save(bridge.pickle(value), to: url)
 }
+/// `save(_:to:)` to a path string.
 public func save(_ value: StateValue, to path: String) throws { try save(value, to: URL(fileURLWithPath: path)) }
 
-/// `torch.save(module.state_dict(), path)`.
+/// `torch.save(module.state_dict(), path)`: an `OrderedDict` of the tensors, in order.
+/// - Throws: ``EmberIOError`` when writing fails; the destination is then unchanged.
 public func save(_ stateDict: OrderedDictionary<String, Tensor>, to url: URL) throws { try save(.stateDict(stateDict), to: url) }
+/// `save(_:to:)` of a state dict to a path string.
 public func save(_ stateDict: OrderedDictionary<String, Tensor>, to path: String) throws { try save(.stateDict(stateDict), to: URL(fileURLWithPath: path)) }
 
 /// Reads a `.safetensors` file (memory-mapped, zero-copy unless `mapped` is false) into an ordered
-/// name → tensor dictionary plus its `__metadata__`.
-/// - Throws: ``EmberIOError`` for invalid headers, offsets, dtypes or sizes.
-public func loadSafetensors(_ url: URL, mapped: Bool = true) throws -> (tensors: OrderedDictionary<String, Tensor>, metadata: OrderedDictionary<String, String>?) {
+/// name → tensor dictionary plus its `__metadata__`. Every tensor is contiguous with its own storage;
+/// a tensor whose bytes are not aligned to its item size in the file (headers need not be padded) is
+/// copied even when `mapped`.
+/// - Throws: ``EmberIOError`` for invalid headers, offsets, dtypes (U16/U32/U64/C64/F8 have no Ember
+///   dtype) or sizes. Source: https://github.com/huggingface/safetensors (format).
+/// - Parameter device: where the tensors are put (`.cpu` default; `.meta` keeps shapes only).
+public func loadSafetensors(_ url: URL, mapped: Bool = true, device: Device = .cpu) throws
+    -> (tensors: OrderedDictionary<String, Tensor>, metadata: OrderedDictionary<String, String>?) {
     let file = try SafetensorsFile.load(contentsOf: url, mapped: mapped)
-    var bridge = RecordBridge()
+    var bridge = RecordBridge(device: device)
     var out = OrderedDictionary<String, Tensor>()
-    for (name, t) in file.tensors { out[name] = try bridge.tensor(t.tensorRecord(isMapped: mapped)) }
+    try withFileContext(url.path) {
+        for (name, t) in file.tensors { out[name] = try bridge.tensor(t.tensorRecord(isMapped: mapped)) }
+    }
     return (out, file.metadata)
 }
 
-/// Writes tensors to a `.safetensors` file (atomically). Tensors sharing storage are refused, as
-/// the safetensors library refuses them.
+/// Writes tensors to a `.safetensors` file (atomically), each contiguous, like `safetensors.torch.save_file`.
+/// - Throws: ``EmberIOError/Kind/sharedMemory`` naming the pair when two tensors share a storage (tied
+///   weights; the reference library refuses too, bug case B08), ``EmberIOError/Kind/limitExceeded`` for a
+///   header over 100 MB (B14), ``EmberIOError/Kind/writeFailed``; the destination is then unchanged.
 public func saveSafetensors(_ tensors: OrderedDictionary<String, Tensor>, metadata: OrderedDictionary<String, String>? = nil, to url: URL) throws {
     var bridge = RecordBridge()
     var records = OrderedDictionary<String, TensorRecord>()
@@ -85,25 +99,42 @@ extension StateValue {
 
 /// Converts between EmberIO's file records and tensors, keeping shared storages shared.
 struct RecordBridge {
+    /// Where loaded storages are put.
+    var device: Device = .cpu
     var storages: [ObjectIdentifier: Storage] = [:]
     var records: [ObjectIdentifier: StorageRecord] = [:]
 
-    mutating func storage(_ r: StorageRecord) -> Storage {
+    init(device: Device = .cpu) { self.device = device }
+
+    /// The tensor storage for a file record, made once per record (so ties survive) on ``device``.
+    mutating func storage(_ r: StorageRecord) throws -> Storage {
         if let s = storages[ObjectIdentifier(r)] { return s }
-        let s: Storage
-        if r.isMapped {
-            // Borrow the mapped bytes; the Data (and its mapping) lives as long as the storage.
-            let owner = DataOwner(r.bytes)
+        var s: Storage
+        let owner = r.isMapped ? DataOwner(r.bytes) : nil
+        if let owner, owner.pointer.map({ Int(bitPattern: $0) % r.dtype.itemSize == 0 }) ?? true {
+            // Borrow the mapped bytes; the Data (and its mapping) lives as long as the storage. Kernels
+            // read elements through typed pointers, so a misaligned record is copied instead.
             s = Storage(borrowing: owner.pointer, byteCount: r.byteCount, device: .cpu, owner: owner)
         } else {
             s = r.bytes.withUnsafeBytes { Storage(bytes: $0) }
+        }
+        if device != .cpu {
+            // Move the whole storage once (as a flat tensor), so every view of it lands on one storage.
+            let flat = Tensor(storage: s, dtype: r.dtype, shape: [r.elementCount])
+            let target = device
+            do {
+                s = try withErrorCapture { noGrad { flat.to(target) } }.storage
+            } catch {
+                throw EmberIOError(.deviceLocation, "cannot put storage '\(r.key)' on \(target): \(error)")
+            }
         }
         storages[ObjectIdentifier(r)] = s
         return s
     }
 
     mutating func tensor(_ r: TensorRecord) throws -> Tensor {
-        let t = Tensor(storage: storage(r.storage), dtype: r.dtype, shape: r.shape, strides: r.strides, storageOffset: r.storageOffset)
+        let t = Tensor(storage: try storage(r.storage), dtype: r.dtype, shape: r.shape, strides: r.strides,
+                       storageOffset: r.storageOffset)
         if r.requiresGrad && t.isFloatingPoint { t.requiresGrad = true }
         t.isParameter = r.isParameter
         return t
@@ -142,11 +173,16 @@ struct RecordBridge {
 
     /// A file record for a tensor (CPU bytes of its whole storage, so views stay views).
     mutating func record(_ t: Tensor) throws -> TensorRecord {
-        let cpu = t.device == .cpu ? t : t.detach().to(.cpu)
-        guard !cpu.isMeta else { throw EmberIOError(.writeFailed, "cannot save a tensor on the meta device: it has no data") }
+        guard !t.isMeta else { throw EmberIOError(.writeFailed, "cannot save a tensor on the meta device: it has no data") }
+        let cpu = t.device == .cpu ? t : try withErrorCapture { noGrad { t.detach().to(.cpu) } }
         let s = cpu.storage
         let rec: StorageRecord
         if let r = records[ObjectIdentifier(s)] {
+            // One storage is one record of one dtype in a .pth (torch's typed-storage persistent id).
+            guard r.dtype == cpu.dtype else {
+                throw EmberIOError(.writeFailed,
+                    "two tensors view one storage as \(r.dtype) and \(cpu.dtype): a .pth storage has one dtype; save a copy of one")
+            }
             rec = r
         } else {
             let bytes = s.data.map { Data(bytes: $0, count: s.byteCount) } ?? Data()

@@ -85,13 +85,28 @@ func arithScalar(_ op: BinaryOp, _ t: Tensor, _ s: Double, integral: Bool, scala
             s == 0 ? [Tensor.zerosLike(g).gradFor(t)] : [(g * s * t.pow(s - 1)).gradFor(t)]
         }
     case (.pow, true):
-        out.recordGrad("PowBackward1", [t]) { g in [(g * out.detach() * Foundation.log(s)).gradFor(t)] }
+        let y = out.detach()   // a detached alias: the graph holds no cycle
+        out.recordGrad("PowBackward1", [t], savingOutput: true) { g in [(g * y * Foundation.log(s)).gradFor(t)] }
     case (.maximum, _), (.minimum, _):
         out.recordGrad(op == .maximum ? "ClampMinBackward0" : "ClampMaxBackward0", [t], saving: [t]) { g in
             let keep = op == .maximum ? (t >= s) : (t <= s)
             return [(g * keep.to(g.dtype)).gradFor(t)]
         }
     default: break
+    }
+    return out
+}
+
+/// A Swift `Bool` operand of `+`/`*` (commutative, so the tensor always comes first).
+func arithBoolScalar(_ op: BinaryOp, _ t: Tensor, _ s: Bool) -> Tensor {
+    let st = Tensor(shape: [], dtype: .bool, device: t.device == .meta ? .meta : .cpu)
+    if !st.isMeta { st.fill(fromInts: [s ? 1 : 0]) }
+    let out = noGrad { binaryOp(op, t, st, .tensor(t.dtype, zeroDim: t.ndim == 0), .scalar(.bool)) }
+    guard Tensor.needsGrad([t]), out.dtype.isFloatingPoint else { return out }
+    if op == .add {
+        out.recordGrad("AddBackward0", [t]) { g in [g.gradFor(t)] }
+    } else {
+        out.recordGrad("MulBackward0", [t]) { g in [(g * (s ? 1.0 : 0.0)).gradFor(t)] }
     }
     return out
 }
@@ -130,6 +145,13 @@ extension Tensor {
     public static func - (a: Int, b: Tensor) -> Tensor { arithScalar(.sub, b, Double(a), integral: true, scalarFirst: true) }
     public static func * (a: Int, b: Tensor) -> Tensor { arithScalar(.mul, b, Double(a), integral: true, scalarFirst: true) }
     public static func / (a: Int, b: Tensor) -> Tensor { arithScalar(.div, b, Double(a), integral: true, scalarFirst: true) }
+
+    /// `tensor + True` / `tensor * True`: a Python bool scalar, which promotes as bool (an int8
+    /// tensor stays int8, a bool tensor stays bool: `+` is logical or, `*` logical and).
+    public static func + (a: Tensor, b: Bool) -> Tensor { arithBoolScalar(.add, a, b) }
+    public static func * (a: Tensor, b: Bool) -> Tensor { arithBoolScalar(.mul, a, b) }
+    public static func + (a: Bool, b: Tensor) -> Tensor { arithBoolScalar(.add, b, a) }
+    public static func * (a: Bool, b: Tensor) -> Tensor { arithBoolScalar(.mul, b, a) }
 
     public static prefix func - (a: Tensor) -> Tensor { a.neg() }
 

@@ -75,6 +75,10 @@ func binaryOp(_ op: BinaryOp, _ a: Tensor, _ b: Tensor,
         if ct == .bool {
             return raiseError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.", shape: shape, dtype: ct)
         }
+        // PyTorch refuses a bool operand whatever the other one is (`int_tensor - bool_tensor`, `1 - mask`).
+        if a.dtype == .bool || b.dtype == .bool {
+            return raiseError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.", shape: shape, dtype: ct)
+        }
     default: break
     }
     let out = Tensor(shape: shape, dtype: outType, device: device, zeroed: false)
@@ -112,10 +116,10 @@ func cpuBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ ct: DType, _ out: Ten
 
 func floatBinary<T: BinaryFloatingPoint & TensorScalar>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ o: Tensor, _: T.Type) {
     switch op {
-    case .add: binaryLoop(a, b, o) { (x: T, y: T) in x + y }
-    case .sub: binaryLoop(a, b, o) { (x: T, y: T) in x - y }
-    case .mul: binaryLoop(a, b, o) { (x: T, y: T) in x * y }
-    case .div: binaryLoop(a, b, o) { (x: T, y: T) in x / y }
+    case .add: staticBinaryLoop(AddF<T>.self, a, b, o)
+    case .sub: staticBinaryLoop(SubF<T>.self, a, b, o)
+    case .mul: staticBinaryLoop(MulF<T>.self, a, b, o)
+    case .div: staticBinaryLoop(DivF<T>.self, a, b, o)
     case .pow:
         if T.self == Float.self {
             binaryLoop(a, b, o) { (x: Float, y: Float) in y == 2 ? x * x : (y == 0.5 ? x.squareRoot() : Foundation.pow(x, y)) }

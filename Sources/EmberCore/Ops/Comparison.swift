@@ -88,7 +88,8 @@ extension Tensor {
         guard mask.device == device else {
             return raiseError("expected self and mask to be on the same device, but got mask on \(mask.device) and self on \(device)", shape: shape, dtype: dtype)
         }
-        switch broadcastShapes(shape, mask.shape) {
+        // PyTorch expands the mask to self, so the mask is "tensor a" in its size message.
+        switch broadcastShapes(mask.shape, shape) {
         case .failure(let e): return raiseError(e, shape: shape, dtype: dtype)
         case .success(let s) where s != shape:
             return raiseError("The size of tensor a (\(shape.last ?? 0)) must match the size of tensor b (\(mask.shape.last ?? 0)) at non-singleton dimension \(ndim - 1)", shape: shape, dtype: dtype)

@@ -67,6 +67,15 @@ extension Tensor {
         return true
     }
 
+    /// `item()` on a meta tensor raises PyTorch's own message, not the generic copy-out one.
+    func checkItemReadable() -> Bool {
+        if isMeta {
+            ErrorCapture.raise(EmberError(.runtime, "Tensor.item() cannot be called on meta tensors"))
+            return false
+        }
+        return true
+    }
+
     /// `item()`: the value of a one-element tensor as a Double (exact for every dtype but int64
     /// beyond 2^53; use ``intItem()`` for those).
     public func item() -> Double {
@@ -74,7 +83,7 @@ extension Tensor {
             ErrorCapture.raise(EmberError(.runtime, "a Tensor with \(numel) elements cannot be converted to Scalar"))
             return 0
         }
-        guard checkReadable() else { return 0 }
+        guard checkItemReadable() else { return 0 }
         return toDoubles()[0]
     }
 
@@ -84,13 +93,14 @@ extension Tensor {
             ErrorCapture.raise(EmberError(.runtime, "a Tensor with \(numel) elements cannot be converted to Scalar"))
             return 0
         }
-        guard checkReadable() else { return 0 }
+        guard checkItemReadable() else { return 0 }
         return Int(toInt64s()[0])
     }
 
     /// The elements in row-major order, converted to `T` (`tolist()` flattened).
     public func toArray<T: TensorScalar>(_: T.Type = T.self) -> [T] {
         guard checkReadable() else { return [] }
+        guard numel > 0 else { return [] }   // an empty tensor has no storage bytes
         let c = Tensor(shape: shape, dtype: T.dtype, device: .cpu, zeroed: false)
         cpuCopy(from: self, to: c)
         return Array(UnsafeBufferPointer(start: c.pointer(T.self), count: numel))

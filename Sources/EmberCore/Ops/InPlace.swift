@@ -85,6 +85,14 @@ extension Tensor {
             storage.bumpVersion()
             return self
         }
+        if !Tensor.needsGrad([self, other]), alpha == 1, dtype == .float32, isContiguous, device == .cpu,
+           other.device == .cpu, case .success(let s) = broadcastShapes(shape, other.shape), s == shape {
+            // In place with broadcasting (a Linear layer's bias): no temporary result.
+            let o = other.rawCast(.float32).rawExpand(shape)
+            staticBinaryLoop(AddF<Float>.self, self, o, self)
+            storage.bumpVersion()
+            return self
+        }
         let r = noGrad { alpha == 1 ? self + other : self + other * alpha }
         let o = other
         return assignInPlace(r, "AddBackward0", others: [other]) { g in [g, (alpha == 1 ? g : g * alpha).gradFor(o)] }

@@ -19,6 +19,11 @@ extension Tensor {
         for v in index.toInt64s() {
             let i = Int(v)
             guard i >= -size && i < size else {
+                // ATen's CPU index_select words its bounds check differently from gather/scatter.
+                if op == "index_select" {
+                    _ = raiseError("INDICES element is out of DATA bounds, id=\(i) axis_dim=\(size)")
+                    return nil
+                }
                 _ = raiseError(.index, "index \(i) is out of bounds for dimension \(dim) with size \(size)")
                 return nil
             }

@@ -14,11 +14,10 @@ extension Tensor {
         }
         guard commonDevice([a, b]) != nil else { return Tensor(metaShape: [], dtype: a.dtype) }
         guard a.dtype == b.dtype else {
-            return raiseError("expected m1 and m2 to have the same dtype, but got: \(a.dtype.scalarTypeName) != \(b.dtype.scalarTypeName)", dtype: a.dtype)
+            return raiseError("expected m1 and m2 to have the same dtype, but got: \(a.dtype.cppTypeName) != \(b.dtype.cppTypeName)", dtype: a.dtype)
         }
         if a.ndim == 1 && b.ndim == 1 { return a.dot(b) }
-        if a.ndim == 1 { return a.unsqueeze(0).matmul(b).squeeze(-2) }
-        if b.ndim == 1 { return a.matmul(b.unsqueeze(1)).squeeze(-1) }
+        if a.ndim == 1 || b.ndim == 1 { return matmulVector(b) }
         let m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1]
         let k2 = b.shape[b.ndim - 2], n = b.shape[b.ndim - 1]
         guard k == k2 else {
@@ -50,6 +49,29 @@ extension Tensor {
         return out
     }
 
+    /// matmul with exactly one 1-D operand: the vector is promoted to a matrix and the added
+    /// dimension removed. One graph node, named as PyTorch names it (`MvBackward0` for
+    /// matrix·vector, `SqueezeBackward4` for vector·matrix, `UnsafeViewBackward0` when batched).
+    func matmulVector(_ b: Tensor) -> Tensor {
+        let a = self
+        let r = noGrad { a.ndim == 1 ? a.unsqueeze(0).matmul(b).squeeze(-2) : a.matmul(b.unsqueeze(1)).squeeze(-1) }
+        guard Tensor.needsGrad([a, b]) else { return r }
+        let name = a.ndim == 1 ? (b.ndim == 2 ? "SqueezeBackward4" : "UnsafeViewBackward0")
+                               : (a.ndim == 2 ? "MvBackward0" : "UnsafeViewBackward0")
+        return r.recordGrad(name, [a, b], saving: [a, b]) { g in
+            if a.ndim == 1 {
+                // r[..., n] = Σ_k a[k] b[..., k, n]
+                let gn = g.unsqueeze(-2)   // [..., 1, n]
+                return [a.requiresGrad ? (b * gn).sum(-1).sumTo(a.shape) : nil,
+                        b.requiresGrad ? (a.unsqueeze(-1) * gn).gradFor(b) : nil]
+            }
+            // r[..., m] = Σ_k a[..., m, k] b[k]
+            let gm = g.unsqueeze(-1)       // [..., m, 1]
+            return [a.requiresGrad ? (gm * b).gradFor(a) : nil,
+                    b.requiresGrad ? (a * gm).sumTo(b.shape) : nil]
+        }
+    }
+
     /// `mm(other)`: 2-D only.
     public func mm(_ other: Tensor) -> Tensor {
         guard ndim == 2 else { return raiseError("self must be a matrix", dtype: dtype) }
@@ -60,7 +82,11 @@ extension Tensor {
     public func bmm(_ other: Tensor) -> Tensor {
         guard ndim == 3 else { return raiseError("batch1 must be a 3D tensor", dtype: dtype) }
         guard other.ndim == 3 else { return raiseError("batch2 must be a 3D tensor", dtype: dtype) }
-        return matmul(other)
+        let a = self, b = other
+        let r = noGrad { a.matmul(b) }
+        return r.recordGrad("BmmBackward0", [a, b], saving: [a, b]) { g in
+            [a.requiresGrad ? g.matmul(b.mT) : nil, b.requiresGrad ? a.mT.matmul(g) : nil]
+        }
     }
 
     /// `dot(other)`: 1-D inner product (0-d result).
@@ -146,5 +172,24 @@ func batchedGEMM(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
         let of = Tensor(shape: out.shape, dtype: .float32, device: .cpu, zeroed: false)
         batchedGEMM(af, bf, of)
         cpuCopy(from: of, to: out)
+    }
+}
+
+extension DType {
+    /// The C++ element type's name as ATen's `TypeMeta` prints it in some messages (gcc/Linux):
+    /// "expected m1 and m2 to have the same dtype, but got: float != double".
+    var cppTypeName: String {
+        switch self {
+        case .float32: return "float"
+        case .float64: return "double"
+        case .float16: return "c10::Half"
+        case .bfloat16: return "c10::BFloat16"
+        case .int64: return "long int"
+        case .int32: return "int"
+        case .int16: return "short int"
+        case .int8: return "signed char"
+        case .uint8: return "unsigned char"
+        case .bool: return "bool"
+        }
     }
 }

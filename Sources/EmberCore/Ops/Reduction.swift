@@ -57,7 +57,8 @@ extension Tensor {
         cpuReduce(.sum, ds, into: out)
         if Tensor.needsGrad([self]) {
             let inShape = shape
-            out.recordGrad("SumBackward1", [self]) { g in
+            // PyTorch: `t.sum()` is SumBackward0, `t.sum(dim)` SumBackward1 (two overloads).
+            out.recordGrad(dims == nil ? "SumBackward0" : "SumBackward1", [self]) { g in
                 var gg = g
                 if !keepdim { for d in ds { gg = gg.unsqueeze(d) } }
                 return [gg.expand(inShape).contiguousIfExpanded()]
@@ -83,7 +84,7 @@ extension Tensor {
         cpuReduce(.mean, ds, into: out)
         if Tensor.needsGrad([self]) {
             let inShape = shape
-            out.recordGrad("MeanBackward1", [self]) { g in
+            out.recordGrad(dims == nil ? "MeanBackward0" : "MeanBackward1", [self]) { g in
                 var gg = g
                 if !keepdim { for d in ds { gg = gg.unsqueeze(d) } }
                 return [(gg / Double(n)).expand(inShape).contiguousIfExpanded()]
@@ -117,9 +118,9 @@ extension Tensor {
         if isMeta { return out }
         cpuReduce(.prod, ds, into: out)
         if Tensor.needsGrad([self]) {
-            let x = self
-            out.recordGrad("ProdBackward1", [x], saving: [x]) { g in
-                var gg = g, o = out.detach()
+            let x = self, y = out.detach()   // a detached alias: the graph holds no cycle
+            out.recordGrad("ProdBackward1", [x], saving: [x], savingOutput: true) { g in
+                var gg = g, o = y
                 if !keepdim { for d in ds { gg = gg.unsqueeze(d); o = o.unsqueeze(d) } }
                 return [gg * o / x]
             }

@@ -33,6 +33,17 @@ extension Tensor {
         return out
     }
 
+    /// Softmax / log-softmax of a float64 tensor computed in float64 (the float32 row kernels would
+    /// round it; PyTorch keeps double precision). A row of all `-inf` gives NaN, as in PyTorch.
+    func float64Rowwise(_ dim: Int, log: Bool) -> Tensor? {
+        guard let d = checkedDim(dim) else { return nil }
+        return noGrad {
+            let shifted = self - self.max(d, keepdim: true).values
+            let sum = shifted.exp().sum(d, keepdim: true)
+            return log ? shifted - sum.log() : shifted.exp() / sum
+        }
+    }
+
     func rawTranspose(_ a: Int, _ b: Int) -> Tensor {
         var sh = shape, st = strides
         sh.swapAt(a, b); st.swapAt(a, b)
@@ -43,11 +54,12 @@ extension Tensor {
     public func softmax(_ dim: Int) -> Tensor {
         let dt = dtype.isFloatingPoint ? dtype : DefaultDType.floating
         if isMeta { return Tensor(metaShape: shape, dtype: dt) }
-        guard let out = (dtype == dt ? self : to(dt)).rowwise(dim, softmaxRow) else { return Tensor(metaShape: shape, dtype: dt) }
+        guard let out = dt == .float64 ? float64Rowwise(dim, log: false) : (dtype == dt ? self : to(dt)).rowwise(dim, softmaxRow)
+        else { return Tensor(metaShape: shape, dtype: dt) }
         if Tensor.needsGrad([self]) {
             let d = dim
-            out.recordGrad("SoftmaxBackward0", [self]) { g in
-                let y = out.detach()
+            let y = out.detach()   // PyTorch saves the result: version-checked, no cycle
+            out.recordGrad("SoftmaxBackward0", [self], savingOutput: true) { g in
                 return [y * (g - (g * y).sum(d, keepdim: true))]
             }
         }
@@ -58,11 +70,12 @@ extension Tensor {
     public func logSoftmax(_ dim: Int) -> Tensor {
         let dt = dtype.isFloatingPoint ? dtype : DefaultDType.floating
         if isMeta { return Tensor(metaShape: shape, dtype: dt) }
-        guard let out = (dtype == dt ? self : to(dt)).rowwise(dim, logSoftmaxRow) else { return Tensor(metaShape: shape, dtype: dt) }
+        guard let out = dt == .float64 ? float64Rowwise(dim, log: true) : (dtype == dt ? self : to(dt)).rowwise(dim, logSoftmaxRow)
+        else { return Tensor(metaShape: shape, dtype: dt) }
         if Tensor.needsGrad([self]) {
             let d = dim
-            out.recordGrad("LogSoftmaxBackward0", [self]) { g in
-                let y = out.detach()
+            let y = out.detach()   // PyTorch saves the result: version-checked, no cycle
+            out.recordGrad("LogSoftmaxBackward0", [self], savingOutput: true) { g in
                 return [g - y.exp() * g.sum(d, keepdim: true)]
             }
         }
@@ -94,6 +107,7 @@ func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     #if canImport(CEmberKernels)
     ember_softmax_row_f32(x, y, n)
+    restoreSoftmaxUnderflow(x, y, n)
     return
     #endif
     let m = rowMax(x, n)
@@ -116,6 +130,17 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n
     }
     let inv = Float(1 / total)
     for j in 0..<n { y[j] *= inv }
+}
+
+/// The C kernel's exp clamps its argument at ln(FLT_MIN) ≈ −87.34, so a weight that underflows to
+/// 0 in PyTorch (a masked `-inf` logit, or one more than ~104 below the row max) came out as ~1e-38,
+/// and a row of only `-inf` was not NaN. Restores PyTorch's values (bugs.md B18, book C20/C21).
+@inline(__always)
+func restoreSoftmaxUnderflow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let m = rowMax(x, n)
+    if m == -.infinity { for i in 0..<n { y[i] = .nan }; return }
+    let cutoff = m - 103.972077   // below ln(2^-150) expf rounds to 0
+    for i in 0..<n where x[i] < cutoff { y[i] = 0 }
 }
 
 func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -48,7 +48,11 @@ func floatUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
         let P = UncheckedSendable((UnsafePointer(a.pointer(Float.self)), o.pointer(Float.self)))
         let K = UncheckedSendable(k)
         parallelFor(o.numel, grain: 1 << 15) { r in
-            K.value(P.value.0 + r.lowerBound, P.value.1 + r.lowerBound, r.count)
+            let (x, y) = P.value
+            K.value(x + r.lowerBound, y + r.lowerBound, r.count)
+            // The polynomial kernels clamp their argument, which turns NaN into a number;
+            // PyTorch propagates NaN (exp(nan) = tanh(nan) = sigmoid(nan) = nan).
+            for i in r where x[i].isNaN { y[i] = x[i] }
         }
         return
     }
@@ -82,7 +86,7 @@ func floatUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
     case .ceil: unaryLoop(a, o) { (x: Float) in x.rounded(.up) }
     case .round: unaryLoop(a, o) { (x: Float) in x.rounded(.toNearestOrEven) }
     case .trunc: unaryLoop(a, o) { (x: Float) in x.rounded(.towardZero) }
-    case .sign: unaryLoop(a, o) { (x: Float) in x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    case .sign: unaryLoop(a, o) { (x: Float) -> Float in x > 0 ? 1 : (x < 0 ? -1 : 0) }
     case .logicalNot, .bitwiseNot: break
     }
 }
@@ -148,7 +152,7 @@ func doubleUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
     case .ceil: unaryLoop(a, o) { (x: Double) in x.rounded(.up) }
     case .round: unaryLoop(a, o) { (x: Double) in x.rounded(.toNearestOrEven) }
     case .trunc: unaryLoop(a, o) { (x: Double) in x.rounded(.towardZero) }
-    case .sign: unaryLoop(a, o) { (x: Double) in x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    case .sign: unaryLoop(a, o) { (x: Double) -> Double in x > 0 ? 1 : (x < 0 ? -1 : 0) }
     case .logicalNot, .bitwiseNot: break
     }
 }
@@ -159,7 +163,7 @@ func intUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
     case .abs: unaryLoop(a, o) { (x: Int64) in x < 0 ? 0 &- x : x }
     case .relu: unaryLoop(a, o) { (x: Int64) in Swift.max(x, 0) }
     case .square: unaryLoop(a, o) { (x: Int64) in x &* x }
-    case .sign: unaryLoop(a, o) { (x: Int64) in x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    case .sign: unaryLoop(a, o) { (x: Int64) -> Int64 in x > 0 ? 1 : (x < 0 ? -1 : 0) }
     case .bitwiseNot: unaryLoop(a, o) { (x: Int64) in ~x }
     default: unaryLoop(a, o) { (x: Int64) in x }   // floor/ceil/round/trunc are identities on integers
     }
@@ -167,37 +171,45 @@ func intUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
 
 /// Public unary functions with their gradients.
 extension Tensor {
-    func unary(_ op: UnaryOp, _ name: String, _ backward: ((Tensor, Tensor, Tensor) -> Tensor)?) -> Tensor {
+    /// What an op's backward reads, so that only that is version-checked (as PyTorch saves `self`
+    /// for `log`, `result` for `exp`, nothing for `neg`): modifying anything else in place is fine.
+    enum Saved { case input, output, nothing }
+
+    /// `backward(g, x, y)` gets the output gradient, the input and the output (a detached alias).
+    func unary(_ op: UnaryOp, _ name: String, saves: Saved = .input,
+               _ backward: ((Tensor, Tensor, Tensor) -> Tensor)?) -> Tensor {
         let out = unaryOp(op, self)
         guard let backward, Tensor.needsGrad([self]), out.dtype.isFloatingPoint else { return out }
-        let x = self
-        return out.recordGrad(name, [x], saving: [x]) { g in [backward(g, x, out.detach()).gradFor(x)] }
+        let x = self, y = out.detach()
+        return out.recordGrad(name, [x], saving: saves == .input ? [x] : [], savingOutput: saves == .output) { g in
+            [backward(g, x, y).gradFor(x)]
+        }
     }
 
-    public func neg() -> Tensor { unary(.neg, "NegBackward0") { g, _, _ in -g } }
+    public func neg() -> Tensor { unary(.neg, "NegBackward0", saves: .nothing) { g, _, _ in -g } }
     public func abs() -> Tensor { unary(.abs, "AbsBackward0") { g, x, _ in g * x.sign() } }
-    public func exp() -> Tensor { unary(.exp, "ExpBackward0") { g, _, y in g * y } }
+    public func exp() -> Tensor { unary(.exp, "ExpBackward0", saves: .output) { g, _, y in g * y } }
     public func log() -> Tensor { unary(.log, "LogBackward0") { g, x, _ in g / x } }
     public func log2() -> Tensor { unary(.log2, "Log2Backward0") { g, x, _ in g / (x * 0.6931471805599453) } }
     public func log10() -> Tensor { unary(.log10, "Log10Backward0") { g, x, _ in g / (x * 2.302585092994046) } }
     public func log1p() -> Tensor { unary(.log1p, "Log1PBackward0") { g, x, _ in g / (x + 1) } }
-    public func expm1() -> Tensor { unary(.expm1, "Expm1Backward0") { g, _, y in g * (y + 1) } }
-    public func sqrt() -> Tensor { unary(.sqrt, "SqrtBackward0") { g, _, y in g / (2 * y) } }
-    public func rsqrt() -> Tensor { unary(.rsqrt, "RsqrtBackward0") { g, _, y in -0.5 * g * y * y * y } }
-    public func tanh() -> Tensor { unary(.tanh, "TanhBackward0") { g, _, y in g * (1 - y * y) } }
-    public func sigmoid() -> Tensor { unary(.sigmoid, "SigmoidBackward0") { g, _, y in g * y * (1 - y) } }
+    public func expm1() -> Tensor { unary(.expm1, "Expm1Backward0", saves: .output) { g, _, y in g * (y + 1) } }
+    public func sqrt() -> Tensor { unary(.sqrt, "SqrtBackward0", saves: .output) { g, _, y in g / (2 * y) } }
+    public func rsqrt() -> Tensor { unary(.rsqrt, "RsqrtBackward0", saves: .output) { g, _, y in -0.5 * g * y * y * y } }
+    public func tanh() -> Tensor { unary(.tanh, "TanhBackward0", saves: .output) { g, _, y in g * (1 - y * y) } }
+    public func sigmoid() -> Tensor { unary(.sigmoid, "SigmoidBackward0", saves: .output) { g, _, y in g * y * (1 - y) } }
     public func silu() -> Tensor { unary(.silu, "SiluBackward0") { g, x, _ in let s = x.sigmoid(); return g * s * (1 + x * (1 - s)) } }
-    public func relu() -> Tensor { unary(.relu, "ReluBackward0") { g, _, y in g * (y > 0).to(g.dtype) } }
+    public func relu() -> Tensor { unary(.relu, "ReluBackward0", saves: .output) { g, _, y in g * (y > 0).to(g.dtype) } }
     public func sin() -> Tensor { unary(.sin, "SinBackward0") { g, x, _ in g * x.cos() } }
     public func cos() -> Tensor { unary(.cos, "CosBackward0") { g, x, _ in -g * x.sin() } }
     public func erf() -> Tensor { unary(.erf, "ErfBackward0") { g, x, _ in g * 1.1283791670955126 * (-(x * x)).exp() } }
     public func square() -> Tensor { unary(.square, "PowBackward0") { g, x, _ in 2 * g * x } }
-    public func reciprocal() -> Tensor { unary(.reciprocal, "ReciprocalBackward0") { g, _, y in -g * y * y } }
-    public func floor() -> Tensor { unary(.floor, "FloorBackward0") { g, _, _ in Tensor.zerosLike(g) } }
-    public func ceil() -> Tensor { unary(.ceil, "CeilBackward0") { g, _, _ in Tensor.zerosLike(g) } }
-    public func round() -> Tensor { unary(.round, "RoundBackward0") { g, _, _ in Tensor.zerosLike(g) } }
-    public func trunc() -> Tensor { unary(.trunc, "TruncBackward0") { g, _, _ in Tensor.zerosLike(g) } }
-    public func sign() -> Tensor { unary(.sign, "SignBackward0") { g, _, _ in Tensor.zerosLike(g) } }
+    public func reciprocal() -> Tensor { unary(.reciprocal, "ReciprocalBackward0", saves: .output) { g, _, y in -g * y * y } }
+    public func floor() -> Tensor { unary(.floor, "FloorBackward0", saves: .nothing) { g, _, _ in Tensor.zerosLike(g) } }
+    public func ceil() -> Tensor { unary(.ceil, "CeilBackward0", saves: .nothing) { g, _, _ in Tensor.zerosLike(g) } }
+    public func round() -> Tensor { unary(.round, "RoundBackward0", saves: .nothing) { g, _, _ in Tensor.zerosLike(g) } }
+    public func trunc() -> Tensor { unary(.trunc, "TruncBackward0", saves: .nothing) { g, _, _ in Tensor.zerosLike(g) } }
+    public func sign() -> Tensor { unary(.sign, "SignBackward0", saves: .nothing) { g, _, _ in Tensor.zerosLike(g) } }
     public func logicalNot() -> Tensor { unaryOp(.logicalNot, self) }
     public static prefix func ~ (t: Tensor) -> Tensor { t.dtype == .bool ? t.logicalNot() : unaryOp(.bitwiseNot, t) }
 

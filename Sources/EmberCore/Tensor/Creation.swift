@@ -96,7 +96,7 @@ extension Tensor {
                 for i in 0..<values.count { p[i] = convertScalar(values[i], to: T.self) }
             }
         }
-        visitDType(dtype, V(t: self, values: values))
+        if !values.isEmpty { visitDType(dtype, V(t: self, values: values)) }   // empty: no storage bytes
     }
 
     func fill(fromInts values: [Int64]) {
@@ -107,7 +107,7 @@ extension Tensor {
                 for i in 0..<values.count { p[i] = T(fromInt64: values[i]) }
             }
         }
-        visitDType(dtype, V(t: self, values: values))
+        if !values.isEmpty { visitDType(dtype, V(t: self, values: values)) }   // empty: no storage bytes
     }
 
     /// A tensor from a flat array of values and a shape (the fast path for large data).
@@ -190,19 +190,22 @@ extension Tensor {
         guard device == .cpu, steps > 0 else { return t }
         if steps == 1 { t.fill(fromDoubles: [start]); return t }
         if dtype == .float32 {
-            // Float arithmetic as ATen's CPU kernel does it for float32.
+            // Float arithmetic as ATen's CPU kernel does it for float32; its `start + step * i`
+            // is compiled to a fused multiply-add (x86-64 builds of PyTorch 2.13), so one rounding.
             let s = Float(start), e = Float(end)
             let step = (e - s) / Float(steps - 1)
             let half = steps / 2
             let p = t.pointer(Float.self)
             for i in 0..<steps {
-                p[i] = i < half ? s + step * Float(i) : e - step * Float(steps - i - 1)
+                p[i] = i < half ? s.addingProduct(step, Float(i)) : e.addingProduct(-step, Float(steps - i - 1))
             }
             return t
         }
         let step = (end - start) / Double(steps - 1)
         let half = steps / 2
-        t.fill(fromDoubles: (0..<steps).map { i in i < half ? start + step * Double(i) : end - step * Double(steps - i - 1) })
+        t.fill(fromDoubles: (0..<steps).map { i in
+            i < half ? start.addingProduct(step, Double(i)) : end.addingProduct(-step, Double(steps - i - 1))
+        })
         return t
     }
 

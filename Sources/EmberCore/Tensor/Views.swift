@@ -176,7 +176,7 @@ extension Tensor {
         }
         let size = shape[d]
         guard index >= -size && index < size else {
-            return raiseError(.index, "index \(index) is out of bounds for dimension \(d) with size \(size)", shape: shape, dtype: dtype)
+            return raiseError(.index, "select(): index \(index) out of range for tensor of size \(formatShape(shape)) at dimension \(d)", shape: shape, dtype: dtype)
         }
         let i = index < 0 ? index + size : index
         var sh = shape, st = strides

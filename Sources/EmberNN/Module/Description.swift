@@ -12,8 +12,18 @@ extension Module: CustomStringConvertible {
         var lines: [String] = []
         let extra = extraRepr
         if !extra.isEmpty { lines += extra.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
-        for (name, child) in namedChildren() {
-            let childLines = child.description.split(separator: "\n", omittingEmptySubsequences: false)
+        var entries = namedChildren().map { (name: $0.0, repr: $0.1.description) }
+        // PyTorch ≥ 2.0 prints runs of identical ModuleList items once: `(0-11): 12 x Block(...)`.
+        if self is ModuleList {
+            var runs: [(first: String, last: String, count: Int, repr: String)] = []
+            for e in entries {
+                if let r = runs.last, r.repr == e.repr { runs[runs.count - 1] = (r.first, e.name, r.count + 1, r.repr) }
+                else { runs.append((e.name, e.name, 1, e.repr)) }
+            }
+            entries = runs.map { $0.count == 1 ? ($0.first, $0.repr) : ("\($0.first)-\($0.last)", "\($0.count) x \($0.repr)") }
+        }
+        for (name, repr) in entries {
+            let childLines = repr.split(separator: "\n", omittingEmptySubsequences: false)
             let indented = ([String(childLines[0])] + childLines.dropFirst().map { "  " + $0 }).joined(separator: "\n")
             lines.append("(\(name)): \(indented)")
         }

@@ -86,6 +86,18 @@ extension Buffer where Value == Tensor? {
     public init(persistent: Bool = true) { slot = TensorSlot(nil, kind: .buffer(persistent: persistent)) }
 }
 
+extension Buffer {
+    /// A buffer declared with arguments and assigned in `init`, e.g.
+    /// `@Buffer(persistent: false) var mask: Tensor`. Swift builds such a wrapper from the
+    /// attribute's arguments alone, so the property is assigned after `super.init()`:
+    /// ```swift
+    /// super.init()
+    /// mask = Tensor.ones([n, n]).triu(diagonal: 1)
+    /// ```
+    /// Reading a non-optional buffer before it is assigned is a programming error.
+    public init(persistent: Bool) { slot = TensorSlot(nil, kind: .buffer(persistent: persistent)) }
+}
+
 /// A registered submodule: its parameters and buffers appear under `name.` in `stateDict()`.
 ///
 /// ```swift

@@ -7,6 +7,10 @@ import OrderedCollections
 public struct IncompatibleKeys: Equatable, Sendable, CustomStringConvertible {
     public var missingKeys: [String]
     public var unexpectedKeys: [String]
+    public init(missingKeys: [String] = [], unexpectedKeys: [String] = []) {
+        self.missingKeys = missingKeys
+        self.unexpectedKeys = unexpectedKeys
+    }
     public var description: String {
         if missingKeys.isEmpty && unexpectedKeys.isEmpty { return "<All keys matched successfully>" }
         return "_IncompatibleKeys(missing_keys=[\(missingKeys.map { "'\($0)'" }.joined(separator: ", "))], unexpected_keys=[\(unexpectedKeys.map { "'\($0)'" }.joined(separator: ", "))])"
@@ -84,7 +88,6 @@ extension Module {
             for (n, c) in m.ownModuleSlots() { if let c = c.value { walk(c, p + n + ".") } }
         }
         walk(self, "")
-        let expectedKeys = Set(expected.map { $0.key })
         var missing: [String] = []
         var mismatches: [(key: String, checkpoint: [Int], model: [Int])] = []
         var toApply: [(TensorSlot, Tensor)] = []
@@ -97,7 +100,7 @@ extension Module {
             }
             toApply.append((slot, src))
         }
-        let unexpected = Array(stateDict.keys.filter { !expectedKeys.contains($0) })
+        let unexpected = unexpectedKeys(in: stateDict)
         let strictFailure = strict && (!missing.isEmpty || !unexpected.isEmpty)
         if strictFailure || !mismatches.isEmpty {
             throw LoadStateDictError(moduleName: typeName, missingKeys: strict ? missing : [],
@@ -126,6 +129,37 @@ extension Module {
             throw LoadStateDictError(moduleName: typeName, missingKeys: [], unexpectedKeys: [], sizeMismatches: [], otherErrors: copyErrors)
         }
         return IncompatibleKeys(missingKeys: strict ? [] : missing, unexpectedKeys: strict ? [] : unexpected)
+    }
+
+    /// The keys of `stateDict` this module cannot take, in PyTorch's order: module by module
+    /// (pre-order, as `_load_from_state_dict` visits them), each module's in state-dict order. A key
+    /// belongs to the deepest existing module on its dotted path; nil parameters, nil buffers and
+    /// non-persistent buffers take no key.
+    func unexpectedKeys(in stateDict: OrderedDictionary<String, Tensor>) -> [String] {
+        var out: [String] = []
+        func visit(_ m: Module, _ prefix: String) {
+            let slots = m.ownTensorSlots()
+            var local = Set<String>()
+            for (n, s) in slots where s.value != nil {
+                switch s.kind {
+                case .parameter, .buffer(persistent: true): local.insert(n)
+                case .buffer(persistent: false): break
+                }
+            }
+            let children = m.ownModuleSlots()
+            let childNames = Set(children.map { $0.name })
+            for key in stateDict.keys where key.hasPrefix(prefix) {
+                let rest = key.dropFirst(prefix.count)
+                if let dot = rest.firstIndex(of: ".") {
+                    if !childNames.contains(String(rest[..<dot])) { out.append(key) }
+                } else if !local.contains(String(rest)) {
+                    out.append(key)
+                }
+            }
+            for (n, c) in children { if let c = c.value { visit(c, prefix + n + ".") } }
+        }
+        visit(self, "")
+        return out
     }
 
     /// Loads a ``StateValue`` dictionary of tensors (what ``load`` returns for a state-dict file).

@@ -8,10 +8,11 @@ import Foundation
 /// smaller ones go straight to malloc, which already recycles them.
 enum CachingAllocator {
     static let minimumCached = 1 << 16
-    /// Total bytes kept for reuse (default 2 GiB; `EMBER_CPU_CACHE_MB` overrides, 0 disables).
+    /// Total bytes kept for reuse (default a quarter of physical memory; `EMBER_CPU_CACHE_MB`
+    /// overrides, 0 disables). A 124M-parameter training step keeps about 3 GB in flight.
     static let limit: Int = {
         if let s = ProcessInfo.processInfo.environment["EMBER_CPU_CACHE_MB"], let mb = Int(s) { return mb << 20 }
-        return 2 << 30
+        return Int(ProcessInfo.processInfo.physicalMemory / 4)
     }()
     nonisolated(unsafe) static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) static var cachedBytes = 0
@@ -38,13 +39,22 @@ enum CachingAllocator {
         let size = roundedSize(byteCount)
         if size >= minimumCached && size <= limit {
             lock.lock()
-            if cachedBytes + size > limit { releaseAllLocked() }
+            if cachedBytes + size > limit { releaseLargestLocked(until: limit - size) }
             free[size, default: []].append(p)
             cachedBytes += size
             lock.unlock()
             return
         }
         p.deallocate()
+    }
+
+    /// Frees cached blocks, largest first, until at most `target` bytes stay cached.
+    static func releaseLargestLocked(until target: Int) {
+        for size in free.keys.sorted(by: >) where cachedBytes > target {
+            guard var list = free[size] else { continue }
+            while cachedBytes > target, let p = list.popLast() { p.deallocate(); cachedBytes -= size }
+            free[size] = list.isEmpty ? nil : list
+        }
     }
 
     static func releaseAllLocked() {

@@ -1,0 +1,144 @@
+"""PyTorch side of Ember's GPT benchmarks: the book's chapter-4 GPTModel (same shapes and code
+structure), timed on the CPU with the same thread count as Ember.
+
+Usage: .venv/bin/python gpt_bench.py [--threads N] [--quick]
+Prints one JSON object: seconds per training step (batch 2 x 256, dropout 0.1, AdamW), eval forward,
+model construction, and generation tokens/s (200 new tokens from a 4-token prompt, greedy).
+"""
+import argparse, json, time
+import torch
+import torch.nn as nn
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_in, d_out, context_length, dropout, num_heads, qkv_bias=False):
+        super().__init__()
+        self.d_out, self.num_heads, self.head_dim = d_out, num_heads, d_out // num_heads
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.out_proj = nn.Linear(d_out, d_out)
+        self.dropout = nn.Dropout(dropout)
+        self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1))
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        q = self.W_query(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
+        k = self.W_key(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
+        v = self.W_value(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
+        scores = q @ k.transpose(2, 3)
+        scores.masked_fill_(self.mask.bool()[:t, :t], -torch.inf)
+        w = self.dropout(torch.softmax(scores / k.shape[-1] ** 0.5, dim=-1))
+        ctx = (w @ v).transpose(1, 2).contiguous().view(b, t, self.d_out)
+        return self.out_proj(ctx)
+
+
+class LayerNorm(nn.Module):
+    def __init__(self, emb_dim):
+        super().__init__()
+        self.eps = 1e-5
+        self.scale = nn.Parameter(torch.ones(emb_dim))
+        self.shift = nn.Parameter(torch.zeros(emb_dim))
+
+    def forward(self, x):
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)
+        return self.scale * (x - mean) / torch.sqrt(var + self.eps) + self.shift
+
+
+class GELU(nn.Module):
+    def forward(self, x):
+        return 0.5 * x * (1 + torch.tanh(torch.sqrt(torch.tensor(2.0 / torch.pi)) * (x + 0.044715 * torch.pow(x, 3))))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(cfg["emb_dim"], 4 * cfg["emb_dim"]), GELU(),
+                                    nn.Linear(4 * cfg["emb_dim"], cfg["emb_dim"]))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.att = MultiHeadAttention(cfg["emb_dim"], cfg["emb_dim"], cfg["context_length"], cfg["drop_rate"],
+                                      cfg["n_heads"], cfg["qkv_bias"])
+        self.ff = FeedForward(cfg)
+        self.norm1, self.norm2 = LayerNorm(cfg["emb_dim"]), LayerNorm(cfg["emb_dim"])
+        self.drop_shortcut = nn.Dropout(cfg["drop_rate"])
+
+    def forward(self, x):
+        x = x + self.drop_shortcut(self.att(self.norm1(x)))
+        return x + self.drop_shortcut(self.ff(self.norm2(x)))
+
+
+class GPTModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.tok_emb = nn.Embedding(cfg["vocab_size"], cfg["emb_dim"])
+        self.pos_emb = nn.Embedding(cfg["context_length"], cfg["emb_dim"])
+        self.drop_emb = nn.Dropout(cfg["drop_rate"])
+        self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg) for _ in range(cfg["n_layers"])])
+        self.final_norm = LayerNorm(cfg["emb_dim"])
+        self.out_head = nn.Linear(cfg["emb_dim"], cfg["vocab_size"], bias=False)
+
+    def forward(self, idx):
+        _, t = idx.shape
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(t, device=idx.device))
+        x = self.trf_blocks(self.drop_emb(x))
+        return self.out_head(self.final_norm(x))
+
+
+def best(f, reps):
+    f()
+    b = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter(); f(); b = min(b, time.perf_counter() - t0)
+    return b
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    reps = 2 if args.quick else 5
+    cfg = {"vocab_size": 50257, "context_length": 256, "emb_dim": 768, "n_heads": 12, "n_layers": 12,
+           "drop_rate": 0.1, "qkv_bias": False}
+    torch.manual_seed(123)
+    out = {}
+    out["construct_s"] = best(lambda: GPTModel(cfg), 1)
+    model = GPTModel(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.0004, weight_decay=0.1)
+    x = torch.randint(0, 50257, (2, 256)); y = torch.randint(0, 50257, (2, 256))
+
+    def step():
+        model.train(); opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        loss.backward(); opt.step()
+    out["train_step_s"] = best(step, reps)
+
+    def fwd():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    out["eval_forward_s"] = best(fwd, reps)
+
+    def gen():
+        model.eval()
+        idx = torch.tensor([[6109, 3626, 6100, 345]])
+        with torch.no_grad():
+            for _ in range(50 if args.quick else 200):
+                logits = model(idx[:, -256:])[:, -1, :]
+                idx = torch.cat([idx, logits.argmax(-1, keepdim=True)], dim=1)
+    n = 50 if args.quick else 200
+    out["generate_tokens_per_s"] = n / best(gen, 1)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+import EmberCore
+
+/// `torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last)` with `num_workers=0`:
+/// iterating yields `(inputs, targets)` batches, each the samples stacked along a new first
+/// dimension (`[B, T]` int64 for ``GPTDatasetV1``).
+///
+/// Random draws follow PyTorch exactly (spec/torch-rng.md §9), so seeded runs see the book's
+/// batches: every iteration (`for … in loader`, i.e. every `iter(loader)`) first draws a base seed
+/// (`random_()` on int64: 2 draws from the global generator, or from `generator`), **also when
+/// `shuffle` is false**. With `shuffle` and no `generator`, the first batch then draws a sampler
+/// seed (2 more global draws) that seeds a private generator whose `randperm(count)` orders the
+/// epoch; with a `generator`, `generator.randperm(count)` orders it.
+public struct DataLoader<D: Dataset>: Sequence {
+    /// The samples.
+    public let dataset: D
+    /// Samples per batch.
+    public let batchSize: Int
+    /// Whether each epoch draws a new order (`RandomSampler`).
+    public let shuffle: Bool
+    /// Whether a short final batch is dropped.
+    public let dropLast: Bool
+    /// The loader's generator (`generator=`); nil uses the global one.
+    public let generator: EmberCore.Generator?
+
+    /// - Parameters: `batchSize` must be positive (else a precondition failure).
+    public init(_ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
+                generator: EmberCore.Generator? = nil) {
+        precondition(batchSize > 0, "batch_size should be a positive integer value, but got batch_size=\(batchSize)")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.generator = generator
+    }
+
+    /// Batches per epoch (`len(loader)`): `count / batchSize`, rounded up unless `dropLast`.
+    public var count: Int {
+        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// Starts an epoch (`iter(loader)`): draws the base seed now, the order at the first batch.
+    public func makeIterator() -> Iterator {
+        // _BaseDataLoaderIter.__init__: `_base_seed = empty((), int64).random_(generator=loader.generator)`.
+        _ = (generator ?? EmberCore.Generator.default).nextNonNegativeInt64()
+        return Iterator(loader: self)
+    }
+
+    /// One epoch's batches. The sample order is drawn lazily at the first ``next()``, where
+    /// PyTorch's `RandomSampler.__iter__` runs.
+    public struct Iterator: IteratorProtocol {
+        let loader: DataLoader
+        var order: [Int]? = nil
+        var position = 0
+
+        /// The next `(inputs [B, …], targets [B, …])` batch, or nil at the end of the epoch.
+        public mutating func next() -> (inputs: Tensor, targets: Tensor)? {
+            if order == nil { order = loader.sampleOrder() }
+            let order = order!
+            let remaining = order.count - position
+            guard remaining > 0, !(loader.dropLast && remaining < loader.batchSize) else { return nil }
+            let batch = order[position ..< position + Swift.min(loader.batchSize, remaining)]
+            position += batch.count
+            let samples = batch.map { loader.dataset[$0] }
+            return (Tensor.stack(samples.map { $0.input }, dim: 0),      // (B, T)
+                    Tensor.stack(samples.map { $0.target }, dim: 0))     // (B, T)
+        }
+    }
+
+    /// The epoch's sample indices (`SequentialSampler` or `RandomSampler`).
+    func sampleOrder() -> [Int] {
+        let n = dataset.count
+        guard shuffle else { return Array(0..<n) }
+        // randperm and the sampler seed only fail for n < 0, which a count cannot be.
+        let perm: [Int64]
+        if let generator {
+            perm = try! generator.randperm(n)
+        } else {
+            perm = try! EmberCore.Generator.default.randomSamplerPermutation(count: n)
+        }
+        return perm.map(Int.init)
+    }
+}

@@ -1,0 +1,60 @@
+import EmberCore
+import EmberNN
+
+/// The book's GPT model (chapter 4.6): token + position embeddings, `nLayers` transformer
+/// blocks, a final LayerNorm and a bias-free output head.
+///
+/// ```swift
+/// manualSeed(123)
+/// let model = GPTModel(.gpt2Small124M)          // the book's weights, bit for bit
+/// let logits = model(batch)                      // [2, 4] int64 -> [2, 4, 50257] float32
+/// ```
+/// State dict: `tok_emb.weight`, `pos_emb.weight`, `trf_blocks.{i}.att.mask`, `…att.W_query.weight`,
+/// …, `final_norm.scale`, `final_norm.shift`, `out_head.weight` — the book's keys in its order
+/// (173 entries for `.gpt2Small124M`). Construction draws in the book's order (tok_emb, pos_emb,
+/// each block's attention then feed-forward Linears, out_head), so `manualSeed(123)` gives
+/// PyTorch's weights. `device: .meta` builds the shapes only (parameter counts, no memory).
+/// - Errors: input longer than `contextLength` raises a `ValueError` naming both lengths (B19).
+public final class GPTModel: Module, UnaryLayer {
+    /// Token embeddings `[vocabSize, embDim]`.
+    @Child public var tok_emb: Embedding
+    /// Position embeddings `[contextLength, embDim]`.
+    @Child public var pos_emb: Embedding
+    /// Dropout on the summed embeddings.
+    @Child public var drop_emb: Dropout
+    /// `nLayers` ``TransformerBlock``s, children `0…`.
+    @Child public var trf_blocks: Sequential
+    /// The last LayerNorm.
+    @Child public var final_norm: GPTLayerNorm
+    /// Output projection `embDim → vocabSize`, no bias.
+    @Child public var out_head: Linear
+    /// The configuration the model was built with.
+    public let config: GPTConfig
+
+    /// - Parameters: `cfg` sizes; `device: .meta` builds shapes only (no memory, no draws).
+    public init(_ cfg: GPTConfig, device: Device = .cpu) {
+        config = cfg
+        tok_emb = Embedding(cfg.vocabSize, cfg.embDim, device: device)
+        pos_emb = Embedding(cfg.contextLength, cfg.embDim, device: device)
+        drop_emb = Dropout(cfg.dropRate)
+        trf_blocks = Sequential((0..<cfg.nLayers).map { _ in TransformerBlock(cfg, device: device) })
+        final_norm = GPTLayerNorm(cfg.embDim, device: device)
+        out_head = Linear(cfg.embDim, cfg.vocabSize, bias: false, device: device)
+        super.init()
+    }
+
+    /// - Parameter inIdx: token ids `[B, T]` int64, `T ≤ contextLength`.
+    /// - Returns: logits `[B, T, vocabSize]` float32.
+    public func callAsFunction(_ inIdx: Tensor) -> Tensor {
+        let (b, seqLen) = (inIdx.shape[0], inIdx.shape[1])
+        guard seqLen <= config.contextLength else {
+            return EmberError(.value, "GPTModel got a sequence of \(seqLen) tokens but context_length is \(config.contextLength); crop the input to its last \(config.contextLength) tokens").raise(shape: [b, seqLen, config.vocabSize])
+        }
+        let tokEmbeds = tok_emb(inIdx)                                          // (B, T, embDim)
+        let posEmbeds = pos_emb(Tensor.arange(seqLen, device: inIdx.device))    // (T, embDim)
+        var x = drop_emb(tokEmbeds + posEmbeds)                                 // (B, T, embDim)
+        x = trf_blocks(x)
+        x = final_norm(x)
+        return out_head(x)                                                      // (B, T, vocabSize)
+    }
+}

@@ -1,0 +1,204 @@
+import EmberCore
+import Foundation
+import OrderedCollections
+
+/// Adam (`torch.optim.Adam`), and with decoupled weight decay the base of ``AdamW``.
+///
+/// Per parameter with a gradient `g` (PyTorch's single-tensor path, `foreach=False`), in float32:
+/// ```
+/// step += 1                                   (a float32 0-d tensor, as PyTorch keeps it)
+/// g = -g if maximize
+/// p *= 1 - lr·wd          (AdamW)   |   g = g + wd·p   (Adam, wd ≠ 0)
+/// m.lerp_(g, 1 - β1);  v = v·β2 + (1 - β2)·g·g
+/// denom = sqrt(v or max(v_max, v)) / sqrt(1 - β2^step) + eps
+/// p += -(lr / (1 - β1^step)) · m / denom
+/// ```
+/// The scalars are computed in Double as Python does and rounded to float32 where ATen does; the
+/// elementwise steps use the same fused multiply-adds as ATen's CPU kernels (lerp, addcmul and
+/// add-with-alpha are FMAs there), so contiguous float32 parameters get PyTorch's bits
+/// (`Tests/EmberNNTests/Fixtures/optim`). Other dtypes and layouts use tensor ops in the same order.
+/// State per parameter: `step`, `exp_avg`, `exp_avg_sq` (+ `max_exp_avg_sq` with amsgrad).
+/// Parameters whose `.grad` is nil are skipped.
+/// Source: torch/optim/adam.py `_single_tensor_adam` (PyTorch 2.13).
+open class Adam: Optimizer, @unchecked Sendable {
+    /// Adam over parameter groups; options a group does not set come from these arguments.
+    /// - Parameters: lr ≥ 0 (default 1e-3), betas in [0, 1) (default (0.9, 0.999)), eps ≥ 0
+    ///   (1e-8), weightDecay ≥ 0 (0: L2 added to the gradient), amsgrad, maximize.
+    ///   Invalid values raise PyTorch's ValueError ("Invalid learning rate: -1.0").
+    public init(_ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false,
+                decoupledWeightDecay: Bool = false) {
+        if !(lr >= 0) { EmberError(.value, "Invalid learning rate: \(lr)").raise() }
+        if !(eps >= 0) { EmberError(.value, "Invalid epsilon value: \(eps)").raise() }
+        if !(betas.0 >= 0 && betas.0 < 1) { EmberError(.value, "Invalid beta parameter at index 0: \(betas.0)").raise() }
+        if !(betas.1 >= 0 && betas.1 < 1) { EmberError(.value, "Invalid beta parameter at index 1: \(betas.1)").raise() }
+        if !(weightDecay >= 0) { EmberError(.value, "Invalid weight_decay value: \(weightDecay)").raise() }
+        let defaults: OrderedDictionary<String, StateValue> = [
+            "lr": .double(lr),
+            "betas": .tuple([.double(betas.0), .double(betas.1)]),
+            "eps": .double(eps),
+            // PyTorch's Adam default is the int 0; AdamW's is the float 0.01.
+            "weight_decay": weightDecay == 0 && !decoupledWeightDecay ? .int(0) : .double(weightDecay),
+            "amsgrad": .bool(amsgrad),
+            "maximize": .bool(maximize),
+            "foreach": .none,
+            "capturable": .bool(false),
+            "differentiable": .bool(false),
+            "fused": .none,
+            "decoupled_weight_decay": .bool(decoupledWeightDecay),
+        ]
+        super.init(groups, defaults: defaults)
+    }
+
+    /// Adam over one group of `params` (e.g. `model.parameters()`).
+    public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                            eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false, maximize: Bool = false) {
+        self.init([ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
+                  amsgrad: amsgrad, maximize: maximize, decoupledWeightDecay: false)
+    }
+
+    open override func step() {
+        noGrad {
+            for group in paramGroups {
+                let h = Hyper(group)
+                for p in group.params {
+                    guard let grad = p.grad else { continue }
+                    update(p, grad, h)
+                }
+            }
+        }
+    }
+
+    /// A group's hyper-parameters, read once per step.
+    struct Hyper {
+        let lr, beta1, beta2, eps, weightDecay: Double
+        let amsgrad, maximize, decoupled: Bool
+        init(_ g: ParamGroup) {
+            lr = g.lr
+            (beta1, beta2) = g.betas
+            eps = g.double("eps") ?? 1e-8
+            weightDecay = g.double("weight_decay") ?? 0
+            amsgrad = g.bool("amsgrad")
+            maximize = g.bool("maximize")
+            decoupled = g.bool("decoupled_weight_decay")
+        }
+    }
+
+    private func update(_ p: Tensor, _ grad: Tensor, _ h: Hyper) {
+        let id = ObjectIdentifier(p)
+        var s = state[id] ?? [:]
+        if s.isEmpty {
+            // PyTorch keeps `step` as a float32 CPU scalar tensor (capturable and fused off).
+            s["step"] = Tensor(0.0)
+            s["exp_avg"] = Tensor.zeros(p.shape, dtype: p.dtype, device: p.device)
+            s["exp_avg_sq"] = Tensor.zeros(p.shape, dtype: p.dtype, device: p.device)
+            if h.amsgrad { s["max_exp_avg_sq"] = Tensor.zeros(p.shape, dtype: p.dtype, device: p.device) }
+            state[id] = s
+        }
+        guard let stepT = s["step"], let m = s["exp_avg"], let v = s["exp_avg_sq"] else { return }
+        let vMax = h.amsgrad ? s["max_exp_avg_sq"] : nil
+        if h.amsgrad && vMax == nil {
+            EmberError(.runtime, "amsgrad is on but the state has no 'max_exp_avg_sq'").raise()
+            return
+        }
+        stepT.add_(1.0)
+        let step = stepT.item()
+        let bc1 = 1 - Foundation.pow(h.beta1, step)
+        let bc2 = 1 - Foundation.pow(h.beta2, step)
+        let stepSize = h.lr / bc1
+        let bc2Sqrt = Foundation.pow(bc2, 0.5)
+
+        let dense = [p, grad, m, v] + (vMax.map { [$0] } ?? [])
+        if dense.allSatisfy({ $0.isDenseFloat32 && $0.numel == p.numel }) {
+            fusedAdamFloat32(p: p.floatPointer, g: grad.floatPointer, m: m.floatPointer, v: v.floatPointer,
+                             vMax: vMax?.floatPointer, n: p.numel, h: h, stepSize: stepSize, bc2Sqrt: bc2Sqrt)
+            p.markWrittenInPlace()
+            return
+        }
+        // Tensor ops in PyTorch's order (other dtypes, strided parameters, other devices).
+        var g = h.maximize ? -grad : grad
+        if h.weightDecay != 0 {
+            if h.decoupled { p.mul_(1 - h.lr * h.weightDecay) } else { g = g.add(p, alpha: h.weightDecay) }
+        }
+        m.lerp_(g, 1 - h.beta1)
+        v.mul_(h.beta2).addcmul_(g, g, value: 1 - h.beta2)
+        var second = v
+        if let vMax {
+            vMax.copy_(vMax.maximum(v))
+            second = vMax
+        }
+        let denom = (second.sqrt() / bc2Sqrt).add_(h.eps)
+        p.addcdiv_(m, denom, value: -stepSize)
+    }
+}
+
+/// `torch.optim.AdamW`: Adam with decoupled weight decay (`p *= 1 - lr·wd` before the Adam step)
+/// and PyTorch's AdamW default `weightDecay = 0.01`. Its state dict says
+/// `"decoupled_weight_decay": True`, as PyTorch 2.13 writes it.
+/// Source: torch/optim/adamw.py (PyTorch 2.13); Loshchilov & Hutter, "Decoupled Weight Decay
+/// Regularization".
+public final class AdamW: Adam, @unchecked Sendable {
+    /// AdamW over parameter groups (per-group `weight_decay` overrides the default: case B26).
+    public init(_ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false, maximize: Bool = false) {
+        super.init(groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,
+                   maximize: maximize, decoupledWeightDecay: true)
+    }
+
+    /// AdamW over one group of `params`, e.g. `AdamW(model.parameters(), lr: 4e-4, weightDecay: 0.1)`
+    /// (the book's chapter 5 settings).
+    public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                            eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false, maximize: Bool = false) {
+        self.init([ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay,
+                  amsgrad: amsgrad, maximize: maximize)
+    }
+}
+
+/// One Adam/AdamW update over contiguous float32 memory, elementwise as ATen's CPU kernels compute
+/// it (see ``Adam``), split across threads.
+func fusedAdamFloat32(p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                      vMax: UnsafeMutablePointer<Float>?, n: Int, h: Adam.Hyper,
+                      stepSize: Double, bc2Sqrt: Double) {
+    let decay = Float(1 - h.lr * h.weightDecay)
+    let wd = Float(h.weightDecay)
+    let applyDecay = h.weightDecay != 0
+    let decoupled = h.decoupled
+    let maximize = h.maximize
+    let w = Float(1 - h.beta1)
+    // ATen's lerp: start + w·(end − start) for |w| < 0.5, else end − (end − start)·(1 − w), as an FMA.
+    let smallWeight = Swift.abs(w) < 0.5
+    let b2 = Float(h.beta2), c2 = Float(1 - h.beta2)
+    let bc2 = Float(bc2Sqrt), eps = Float(h.eps), negStep = Float(-stepSize)
+    let P = SendablePointers((p, g, m, v, vMax))
+    parallelChunks(n, grain: 1 << 14) { r in
+        let (p, g, m, v, vMax) = P.value
+        for i in r {
+            var gi = g[i]
+            if maximize { gi = -gi }
+            var pi = p[i]
+            if applyDecay {
+                if decoupled { pi = pi * decay } else { gi = fmaf32(pi, wd, gi) }
+            }
+            let mi = smallWeight ? fmaf32(w, gi - m[i], m[i]) : fmaf32(w - 1, gi - m[i], gi)
+            m[i] = mi
+            let vi = fmaf32(c2 * gi, gi, v[i] * b2)
+            v[i] = vi
+            var second = vi
+            if let vMax {
+                let mx = Swift.max(vMax[i], vi)
+                vMax[i] = mx
+                second = mx
+            }
+            let denom = second.squareRoot() / bc2 + eps
+            p[i] = pi + (negStep * mi) / denom
+        }
+    }
+}
+
+/// a·b + c with (almost always) one rounding, as ATen's vectorized FMA computes it. The float
+/// product is exact in Double, so only a sum needing more than 53 bits that lands on a float tie
+/// (about 2⁻²⁹ of cases) can differ; unlike `addingProduct`, which is a libm call on baseline
+/// x86-64, this vectorizes.
+@inline(__always)
+func fmaf32(_ a: Float, _ b: Float, _ c: Float) -> Float { Float(Double(a) * Double(b) + Double(c)) }

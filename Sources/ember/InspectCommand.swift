@@ -1,0 +1,218 @@
+import ArgumentParser
+import EmberIO
+import Foundation
+
+/// `ember inspect FILE [--json]`: the tensors of a `.pth` or `.safetensors` file, read without executing
+/// anything (the same loaders as `load` / `loadSafetensors`).
+///
+/// Without `--json`: a tree of the saved object (dict keys and list indices as nested lines), one line per
+/// tensor with its dtype, shape and bytes, scalar values inline, then the totals. With `--json`: exactly
+/// what `python3 tools/pth_inspect.py FILE` prints (``PthInspector/json(contentsOf:maxNodes:)``).
+/// A damaged, hostile or unreadable file ends with a message naming the file and a non-zero exit status.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "List the tensors (key, dtype, shape, bytes) of a .pth or .safetensors file.")
+
+    @Argument(help: "A .pth checkpoint (torch.save) or a .safetensors file.")
+    var file: String
+
+    @Flag(help: "Print the JSON that tools/pth_inspect.py prints for the same file.")
+    var json = false
+
+    func run() throws {
+        let url = URL(fileURLWithPath: file)
+        do {
+            if json {
+                print(try PthInspector.json(contentsOf: url), terminator: "")
+            } else {
+                print(try InspectListing(contentsOf: url).text, terminator: "")
+            }
+        } catch let error as EmberIOError {
+            throw InspectError(description: error.description)
+        }
+    }
+}
+
+/// An `ember inspect` failure; ArgumentParser prints `Error: <description>` and exits with status 1.
+struct InspectError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The human-readable listing of a checkpoint: the saved object as an indented tree, then totals.
+///
+/// Totals: `tensors` counts every tensor entry; `elements` counts each distinct tensor once (a key tied to
+/// another, i.e. the same storage, offset, shape and stride, is not counted again, as `numParameters` counts
+/// a tied weight once); `bytes` is the size of the distinct storages, i.e. the tensor data in the file.
+struct InspectListing {
+    private(set) var lines: [String] = []
+    private var tensorCount = 0
+    private var elementCount = 0
+    private var storageBytes = 0
+    private var storages: [ObjectIdentifier: String] = [:]
+    private var views: [String: String] = [:]
+    private var sharedContainers = Set<ObjectIdentifier>()
+
+    /// Containers nested deeper than this are summarised (the unpickler allows 1000 levels).
+    static let maxDepth = 64
+
+    var text: String { lines.joined(separator: "\n") + "\n" }
+
+    init(contentsOf url: URL) throws {
+        if url.pathExtension == "safetensors" {
+            let file = try SafetensorsFile.load(contentsOf: url)
+            lines.append("\(url.lastPathComponent): safetensors, \(file.tensors.count) tensors"
+                         + (file.metadata.map { ", __metadata__ \($0.count) entries" } ?? ""))
+            for (key, value) in file.metadata ?? [:] { lines.append("  __metadata__.\(key) = \(quoted(value))") }
+            for t in file.tensors.values {
+                let n = t.shape.reduce(1, *)
+                tensorCount += 1
+                elementCount += n
+                storageBytes += t.bytes.count
+                lines.append(row(t.name, indent: 0, detail: "\(t.elementType.torchName)  \(t.shape)  \(t.bytes.count) B"))
+            }
+        } else {
+            var options = PthLoadOptions()
+            options.keepUnsupported = true // list a complex64 tensor instead of refusing the whole file
+            let checkpoint = try PthCheckpoint.load(contentsOf: url, options: options)
+            let format: String
+            switch checkpoint.format {
+            case .zip(let prefix): format = "PyTorch zip checkpoint (top folder '\(prefix)')"
+            case .legacy: format = "PyTorch legacy (pre-1.6) checkpoint"
+            }
+            lines.append("\(url.lastPathComponent): \(format)" + (checkpoint.wasBigEndian ? ", big-endian storages" : ""))
+            if case .tensor = checkpoint.root {
+                visit(key: "<tensor>", checkpoint.root, indent: 0, depth: 0)
+            } else if !visitChildren(of: checkpoint.root, indent: 0, depth: 0) {
+                visit(key: "<object>", checkpoint.root, indent: 0, depth: 0)
+            }
+        }
+        let shared = tensorCount - storages.count
+        lines.append("total: \(tensorCount) tensors, \(grouped(elementCount)) elements, \(grouped(storageBytes)) bytes"
+                     + " (\(humanBytes(storageBytes)))"
+                     + (!storages.isEmpty && shared > 0 ? " in \(storages.count) storages: some tensors share memory" : ""))
+    }
+
+    /// Lists the children of a dict, list or tuple; false for other values.
+    private mutating func visitChildren(of value: PickleValue, indent: Int, depth: Int) -> Bool {
+        switch value {
+        case .dict(let d):
+            for (k, v) in d.items { visit(key: k.description, v, indent: indent, depth: depth + 1) }
+        case .list(let l):
+            for (i, v) in l.items.enumerated() { visit(key: String(i), v, indent: indent, depth: depth + 1) }
+        case .tuple(let items):
+            for (i, v) in items.enumerated() { visit(key: String(i), v, indent: indent, depth: depth + 1) }
+        default:
+            return false
+        }
+        return true
+    }
+
+    private mutating func visit(key: String, _ value: PickleValue, indent: Int, depth: Int) {
+        switch value {
+        case .tensor(let t):
+            let bytes = t.elementCount * t.dtype.itemSize
+            tensorCount += 1
+            var note = ""
+            let id = ObjectIdentifier(t.storage)
+            let view = "\(t.storageOffset) \(t.shape) \(t.strides)"
+            if let first = storages[id] {
+                if views[first] == view { note = "  (tied to \(first))" } else {
+                    note = "  (shares storage with \(first))"
+                    elementCount += t.elementCount
+                }
+            } else {
+                storages[id] = key
+                views[key] = view
+                storageBytes += t.storage.byteCount
+                elementCount += t.elementCount
+            }
+            let kind = t.isParameter ? "  Parameter" : ""
+            lines.append(row(key, indent: indent, detail: "\(t.dtype.rawValue)  \(t.shape)  \(bytes) B\(kind)\(note)"))
+        case .dict, .list, .tuple:
+            if let inline = inlineScalars(value) {
+                lines.append(row(key, indent: indent, detail: inline))
+                return
+            }
+            if let id = containerID(value), !sharedContainers.insert(id).inserted {
+                lines.append(row(key, indent: indent, detail: "(the same object again: listed above)"))
+                return
+            }
+            guard depth < InspectListing.maxDepth else {
+                lines.append(row(key, indent: indent, detail: "(nested deeper than \(InspectListing.maxDepth) levels: not listed)"))
+                return
+            }
+            lines.append(String(repeating: "  ", count: indent) + key)
+            _ = visitChildren(of: value, indent: indent + 1, depth: depth)
+        default:
+            lines.append(row(key, indent: indent, detail: "= " + scalar(value)))
+        }
+    }
+
+    /// Short lists/tuples of scalars (`betas`, `params`) on one line; nil otherwise.
+    private func inlineScalars(_ value: PickleValue) -> String? {
+        guard let items = value.elements, items.count <= 16 else { return value.dict?.items.isEmpty == true ? "= {}" : nil }
+        var parts: [String] = []
+        for item in items {
+            switch item {
+            case .dict, .list, .tuple, .tensor: return nil
+            default: parts.append(scalar(item))
+            }
+        }
+        if case .tuple = value { return "= (" + parts.joined(separator: ", ") + (parts.count == 1 ? ",)" : ")") }
+        return "= [" + parts.joined(separator: ", ") + "]"
+    }
+
+    private func scalar(_ value: PickleValue) -> String {
+        switch value {
+        case .none: return "None"
+        case .bool(let b): return b ? "True" : "False"
+        case .int(let i): return String(i)
+        case .float(let f): return "\(f)"
+        case .string(let s): return quoted(s)
+        case .bytes(let d): return "<\(d.count) bytes>"
+        case .global(let m, let n): return "<\(m).\(n)>"
+        case .storage(let s): return "<storage \(s.key): \(s.elementCount) \(s.dtype.rawValue)>"
+        case .unsupported(let what): return "<\(what): not supported by Ember>"
+        case .tensor, .dict, .list, .tuple: return ""
+        }
+    }
+
+    private func containerID(_ value: PickleValue) -> ObjectIdentifier? {
+        switch value {
+        case .dict(let d): return ObjectIdentifier(d)
+        case .list(let l): return ObjectIdentifier(l)
+        default: return nil
+        }
+    }
+
+    private func row(_ key: String, indent: Int, detail: String) -> String {
+        let name = String(repeating: "  ", count: indent) + key
+        return name.padding(toLength: max(name.count, 32), withPad: " ", startingAt: 0) + "  " + detail
+    }
+
+    private func quoted(_ s: String) -> String {
+        "'" + (s.count > 60 ? String(s.prefix(57)) + "..." : s) + "'"
+    }
+}
+
+/// `1234567` → `1,234,567`.
+private func grouped(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
+/// Bytes in binary units (`4.8 KiB`, `497.8 MiB`).
+private func humanBytes(_ n: Int) -> String {
+    var value = Double(n)
+    for unit in ["B", "KiB", "MiB", "GiB"] {
+        if value < 1024 || unit == "GiB" { return unit == "B" ? "\(n) B" : String(format: "%.1f", value) + " " + unit }
+        value /= 1024
+    }
+    return "\(n) B"
+}
