@@ -52,10 +52,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Kernel benchmarks against numpy in the same run: `swift run -c release ember-bench`.
-        .executableTarget(name: "ember-bench", dependencies: ["EmberCore"], path: "Benchmarks/EmberBench"),
+        .executableTarget(name: "ember-bench", dependencies: ["EmberCore", "EmberNN", "EmberLLM"], path: "Benchmarks/EmberBench"),
         .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EmberNNTests", dependencies: ["EmberNN", "EmberIO"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EmberIOTests", dependencies: ["EmberIO", "EmberNN"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "EmberNNTests",
+            dependencies: ["EmberNN", "EmberIO", .product(name: "OrderedCollections", package: "swift-collections")],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "EmberIOTests",
+            dependencies: ["EmberIO", "EmberNN", .product(name: "OrderedCollections", package: "swift-collections")],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "EmberLLMTests", dependencies: ["EmberLLM"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,12 @@
 import EmberCore
+import EmberLLM
+import EmberNN
 import Foundation
 
-// Ember's kernel benchmarks (issue 2), release build only:
-//   swift run -c release ember-bench [--quick]
+// Ember's benchmarks, release build only:
+//   swift run -c release ember-bench [--quick]        kernels against numpy
+//   swift run -c release ember-bench gpt [--quick]    the book's GPT-124M against PyTorch
+//     (PyTorch side: bash Benchmarks/pytorch/setup.sh once, then it runs in the same run)
 // Each workload runs in Ember and in numpy (same shapes, same machine, same run) and prints
 // the times and the Ember/numpy ratio. numpy's matmul uses its bundled OpenBLAS with all cores;
 // its ufuncs (softmax, GELU) are single-threaded, as numpy is.
@@ -68,6 +72,11 @@ func runNumpy() -> [String: Double] {
         return [:]
     }
     return obj
+}
+
+if CommandLine.arguments.contains("gpt") {
+    runGPTBenchmark(quick: quick)
+    exit(0)
 }
 
 print("Ember kernel benchmarks — GEMM: \(blasDescription), threads: \(Threads.count)")

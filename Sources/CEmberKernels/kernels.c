@@ -55,16 +55,16 @@ ATTR static float rowmax_##SUFFIX(const float *x, ptrdiff_t n) {                
 ATTR static void softmax_##SUFFIX(const float *x, float *y, ptrdiff_t n) {                        \
     float m = rowmax_##SUFFIX(x, n);                                                               \
     if (m == -INFINITY) { for (ptrdiff_t i = 0; i < n; i++) y[i] = NAN; return; }                  \
-    float s = 0.0f;                                                                                \
-    for (ptrdiff_t i = 0; i < n; i++) { float e = exp_poly(x[i] - m); y[i] = e; s += e; }          \
-    float inv = 1.0f / s;                                                                          \
+    double s = 0.0;                                                                                \
+    for (ptrdiff_t i = 0; i < n; i++) { float e = exp_poly(x[i] - m); y[i] = e; s += (double)e; }  \
+    float inv = (float)(1.0 / s);                                                                  \
     for (ptrdiff_t i = 0; i < n; i++) y[i] *= inv;                                                 \
 }                                                                                                  \
 ATTR static void log_softmax_##SUFFIX(const float *x, float *y, ptrdiff_t n) {                    \
     float m = rowmax_##SUFFIX(x, n);                                                               \
-    float s = 0.0f;                                                                                \
-    for (ptrdiff_t i = 0; i < n; i++) s += exp_poly(x[i] - m);                                     \
-    float lse = m + logf(s);                                                                       \
+    double s = 0.0;                                                                                \
+    for (ptrdiff_t i = 0; i < n; i++) s += (double)exp_poly(x[i] - m);                             \
+    float lse = (float)((double)m + log(s));                                                       \
     for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] - lse;                                           \
 }
 

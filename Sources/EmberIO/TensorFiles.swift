@@ -19,14 +19,25 @@ import OrderedCollections
 ///   - device: the device the tensors are put on (`.cpu` default; `.meta` keeps shapes only). Each storage
 ///     is moved once, so tensors that shared memory in the file (tied weights, views) still share it
 ///     there; `requires_grad` and the Parameter flag are kept.
-/// - Throws: ``EmberIOError`` for unreadable, corrupt or hostile files, and
-///   (``EmberIOError/Kind/deviceLocation``) when `device` has no backend in this build.
+/// - Throws: ``EmberIOError`` for unreadable, corrupt or hostile files (``EmberIOError/Kind/limitExceeded``
+///   when containers shared through the pickle memo would expand to more than 4,194,304 values), and
+///   ``EmberIOError/Kind/deviceLocation`` when `device` has no backend in this build.
 public func load(_ url: URL, mapLocation: MapLocation = .asSaved, mmap: Bool = false, device: Device = .cpu) throws -> StateValue {
     var options = PthLoadOptions(mmap: mmap, mapLocation: mapLocation)
     options.keepUnsupported = false
     let checkpoint = try PthCheckpoint.load(contentsOf: url, options: options)
     var bridge = RecordBridge(device: device)
-    return try withFileContext(url.path) { try bridge.value(checkpoint.root, path: "") }
+    return try withFileContext(url.path) {
+        // A StateValue is a tree: lists and dicts the pickle shares (memo references) become copies, so a
+        // file whose sharing expands exponentially (hostile/memo_blowup.pth: 2^60 leaves) is refused first.
+        var sizes: [ObjectIdentifier: Int] = [:]
+        let size = RecordBridge.expandedSize(checkpoint.root, limit: RecordBridge.maxValues, cache: &sizes)
+        guard size <= RecordBridge.maxValues else {
+            throw EmberIOError(.limitExceeded, "the saved object expands to more than \(RecordBridge.maxValues) values "
+                + "(containers shared through the pickle memo); not a state dict or checkpoint")
+        }
+        return try bridge.value(checkpoint.root, path: "")
+    }
 }
 
 /// `load` from a path string.
@@ -98,20 +109,48 @@ extension StateValue {
 }
 
 /// Converts between EmberIO's file records and tensors, keeping shared storages shared.
+///
+/// The maps hold the key objects as well as the values: an `ObjectIdentifier` is only unique while its
+/// object lives, and records made on the fly (one per safetensors tensor, CPU copies of device tensors)
+/// would otherwise free their address for the next one and alias two unrelated tensors.
 struct RecordBridge {
     /// Where loaded storages are put.
     var device: Device = .cpu
-    var storages: [ObjectIdentifier: Storage] = [:]
-    var records: [ObjectIdentifier: StorageRecord] = [:]
+    var storages: [ObjectIdentifier: (record: StorageRecord, storage: Storage)] = [:]
+    var records: [ObjectIdentifier: (storage: Storage, record: StorageRecord)] = [:]
 
     init(device: Device = .cpu) { self.device = device }
 
+    /// Most values ``load(_:mapLocation:mmap:device:)`` builds (a GPT-2 checkpoint with optimizer state has a
+    /// few thousand).
+    static let maxValues = 1 << 22
+
+    /// Values in `v` once shared containers are copied, computed once per container; saturates at `limit + 1`.
+    static func expandedSize(_ v: PickleValue, limit: Int, cache: inout [ObjectIdentifier: Int]) -> Int {
+        let id: ObjectIdentifier?
+        switch v {
+        case .list(let l): id = ObjectIdentifier(l)
+        case .dict(let d): id = ObjectIdentifier(d)
+        default: id = nil
+        }
+        if let id, let known = cache[id] { return known }
+        var total = 1
+        let children: [PickleValue] = v.dict.map { Array($0.items.values) } ?? v.elements ?? []
+        for c in children where total <= limit { total = min(limit + 1, total + expandedSize(c, limit: limit, cache: &cache)) }
+        if let id { cache[id] = total }
+        return total
+    }
+
+    /// A `Data` this small may keep its bytes inline (in the value itself), so it has no stable address to
+    /// borrow; such records are copied (swift-corelibs-foundation inlines up to 14 bytes).
+    static let minBorrowedBytes = 64
+
     /// The tensor storage for a file record, made once per record (so ties survive) on ``device``.
     mutating func storage(_ r: StorageRecord) throws -> Storage {
-        if let s = storages[ObjectIdentifier(r)] { return s }
+        if let s = storages[ObjectIdentifier(r)] { return s.storage }
         var s: Storage
-        let owner = r.isMapped ? DataOwner(r.bytes) : nil
-        if let owner, owner.pointer.map({ Int(bitPattern: $0) % r.dtype.itemSize == 0 }) ?? true {
+        let owner = r.isMapped && r.byteCount >= RecordBridge.minBorrowedBytes ? DataOwner(r.bytes) : nil
+        if let owner, owner.pointer.map({ Int(bitPattern: $0) % r.dtype.itemSize == 0 }) ?? false {
             // Borrow the mapped bytes; the Data (and its mapping) lives as long as the storage. Kernels
             // read elements through typed pointers, so a misaligned record is copied instead.
             s = Storage(borrowing: owner.pointer, byteCount: r.byteCount, device: .cpu, owner: owner)
@@ -128,7 +167,7 @@ struct RecordBridge {
                 throw EmberIOError(.deviceLocation, "cannot put storage '\(r.key)' on \(target): \(error)")
             }
         }
-        storages[ObjectIdentifier(r)] = s
+        storages[ObjectIdentifier(r)] = (r, s)
         return s
     }
 
@@ -177,7 +216,7 @@ struct RecordBridge {
         let cpu = t.device == .cpu ? t : try withErrorCapture { noGrad { t.detach().to(.cpu) } }
         let s = cpu.storage
         let rec: StorageRecord
-        if let r = records[ObjectIdentifier(s)] {
+        if let r = records[ObjectIdentifier(s)]?.record {
             // One storage is one record of one dtype in a .pth (torch's typed-storage persistent id).
             guard r.dtype == cpu.dtype else {
                 throw EmberIOError(.writeFailed,
@@ -187,7 +226,7 @@ struct RecordBridge {
         } else {
             let bytes = s.data.map { Data(bytes: $0, count: s.byteCount) } ?? Data()
             rec = try StorageRecord(key: String(records.count), dtype: cpu.dtype, elementCount: s.byteCount / cpu.dtype.itemSize, bytes: bytes)
-            records[ObjectIdentifier(s)] = rec
+            records[ObjectIdentifier(s)] = (s, rec)
         }
         return try TensorRecord(storage: rec, shape: cpu.shape, strides: cpu.strides, storageOffset: cpu.storageOffset,
                                 requiresGrad: t.requiresGrad, isParameter: t.isParameter)
@@ -226,6 +265,6 @@ final class DataOwner: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer?
     init(_ data: Data) {
         self.data = data
-        pointer = data.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+        pointer = self.data.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
     }
 }

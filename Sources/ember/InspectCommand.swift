@@ -45,7 +45,13 @@ struct InspectError: Error, CustomStringConvertible {
 /// another, i.e. the same storage, offset, shape and stride, is not counted again, as `numParameters` counts
 /// a tied weight once); `bytes` is the size of the distinct storages, i.e. the tensor data in the file.
 struct InspectListing {
-    private(set) var lines: [String] = []
+    /// A line of the listing: a plain heading, or a name with columns (dtype, shape, bytes, note) or a value.
+    private enum Row {
+        case heading(String)
+        case tensor(name: String, dtype: String, shape: [Int], bytes: Int, note: String)
+        case value(name: String, text: String)
+    }
+    private var rows: [Row] = []
     private var tensorCount = 0
     private var elementCount = 0
     private var storageBytes = 0
@@ -56,20 +62,43 @@ struct InspectListing {
     /// Containers nested deeper than this are summarised (the unpickler allows 1000 levels).
     static let maxDepth = 64
 
-    var text: String { lines.joined(separator: "\n") + "\n" }
+    /// The listing with aligned columns (name, dtype, shape, bytes).
+    var text: String {
+        var nameWidth = 0, dtypeWidth = 0, shapeWidth = 0, bytesWidth = 0
+        for case .tensor(let name, let dtype, let shape, let bytes, _) in rows {
+            nameWidth = max(nameWidth, name.count)
+            dtypeWidth = max(dtypeWidth, dtype.count)
+            shapeWidth = max(shapeWidth, "\(shape)".count)
+            bytesWidth = max(bytesWidth, grouped(bytes).count)
+        }
+        for case .value(let name, _) in rows { nameWidth = max(nameWidth, name.count) }
+        nameWidth = min(nameWidth, 60)
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        let lines = rows.map { row -> String in
+            switch row {
+            case .heading(let text): return text
+            case .value(let name, let text): return pad(name, nameWidth) + "  = " + text
+            case .tensor(let name, let dtype, let shape, let bytes, let note):
+                let b = grouped(bytes)
+                return pad(name, nameWidth) + "  " + pad(dtype, dtypeWidth) + "  " + pad("\(shape)", shapeWidth) + "  "
+                    + String(repeating: " ", count: bytesWidth - b.count) + b + " B" + note
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 
     init(contentsOf url: URL) throws {
         if url.pathExtension == "safetensors" {
             let file = try SafetensorsFile.load(contentsOf: url)
-            lines.append("\(url.lastPathComponent): safetensors, \(file.tensors.count) tensors"
-                         + (file.metadata.map { ", __metadata__ \($0.count) entries" } ?? ""))
-            for (key, value) in file.metadata ?? [:] { lines.append("  __metadata__.\(key) = \(quoted(value))") }
+            rows.append(.heading("\(url.lastPathComponent): safetensors, \(file.tensors.count) tensors"
+                                 + (file.metadata.map { ", __metadata__ with \($0.count) entries" } ?? "")))
+            for (key, value) in file.metadata ?? [:] { rows.append(.value(name: "__metadata__." + key, text: quoted(value))) }
             for t in file.tensors.values {
                 let n = t.shape.reduce(1, *)
                 tensorCount += 1
                 elementCount += n
                 storageBytes += t.bytes.count
-                lines.append(row(t.name, indent: 0, detail: "\(t.elementType.torchName)  \(t.shape)  \(t.bytes.count) B"))
+                rows.append(.tensor(name: t.name, dtype: t.elementType.torchName, shape: t.shape, bytes: t.bytes.count, note: ""))
             }
         } else {
             var options = PthLoadOptions()
@@ -80,7 +109,7 @@ struct InspectListing {
             case .zip(let prefix): format = "PyTorch zip checkpoint (top folder '\(prefix)')"
             case .legacy: format = "PyTorch legacy (pre-1.6) checkpoint"
             }
-            lines.append("\(url.lastPathComponent): \(format)" + (checkpoint.wasBigEndian ? ", big-endian storages" : ""))
+            rows.append(.heading("\(url.lastPathComponent): \(format)" + (checkpoint.wasBigEndian ? ", big-endian storages" : "")))
             if case .tensor = checkpoint.root {
                 visit(key: "<tensor>", checkpoint.root, indent: 0, depth: 0)
             } else if !visitChildren(of: checkpoint.root, indent: 0, depth: 0) {
@@ -88,9 +117,9 @@ struct InspectListing {
             }
         }
         let shared = tensorCount - storages.count
-        lines.append("total: \(tensorCount) tensors, \(grouped(elementCount)) elements, \(grouped(storageBytes)) bytes"
-                     + " (\(humanBytes(storageBytes)))"
-                     + (!storages.isEmpty && shared > 0 ? " in \(storages.count) storages: some tensors share memory" : ""))
+        rows.append(.heading("total: \(tensorCount) tensors, \(grouped(elementCount)) elements, \(grouped(storageBytes)) bytes"
+                             + (storageBytes >= 1024 ? " (\(humanBytes(storageBytes)))" : "")
+                             + (!storages.isEmpty && shared > 0 ? " in \(storages.count) storage\(storages.count == 1 ? "" : "s"): some tensors share memory" : "")))
     }
 
     /// Lists the children of a dict, list or tuple; false for other values.
@@ -128,30 +157,30 @@ struct InspectListing {
                 elementCount += t.elementCount
             }
             let kind = t.isParameter ? "  Parameter" : ""
-            lines.append(row(key, indent: indent, detail: "\(t.dtype.rawValue)  \(t.shape)  \(bytes) B\(kind)\(note)"))
+            rows.append(.tensor(name: indented(key, indent), dtype: t.dtype.rawValue, shape: t.shape, bytes: bytes, note: kind + note))
         case .dict, .list, .tuple:
             if let inline = inlineScalars(value) {
-                lines.append(row(key, indent: indent, detail: inline))
+                rows.append(.value(name: indented(key, indent), text: inline))
                 return
             }
             if let id = containerID(value), !sharedContainers.insert(id).inserted {
-                lines.append(row(key, indent: indent, detail: "(the same object again: listed above)"))
+                rows.append(.heading(indented(key, indent) + "  (the same object again: listed above)"))
                 return
             }
             guard depth < InspectListing.maxDepth else {
-                lines.append(row(key, indent: indent, detail: "(nested deeper than \(InspectListing.maxDepth) levels: not listed)"))
+                rows.append(.heading(indented(key, indent) + "  (nested deeper than \(InspectListing.maxDepth) levels: not listed)"))
                 return
             }
-            lines.append(String(repeating: "  ", count: indent) + key)
+            rows.append(.heading(indented(key, indent)))
             _ = visitChildren(of: value, indent: indent + 1, depth: depth)
         default:
-            lines.append(row(key, indent: indent, detail: "= " + scalar(value)))
+            rows.append(.value(name: indented(key, indent), text: scalar(value)))
         }
     }
 
     /// Short lists/tuples of scalars (`betas`, `params`) on one line; nil otherwise.
     private func inlineScalars(_ value: PickleValue) -> String? {
-        guard let items = value.elements, items.count <= 16 else { return value.dict?.items.isEmpty == true ? "= {}" : nil }
+        guard let items = value.elements, items.count <= 16 else { return value.dict?.items.isEmpty == true ? "{}" : nil }
         var parts: [String] = []
         for item in items {
             switch item {
@@ -159,8 +188,8 @@ struct InspectListing {
             default: parts.append(scalar(item))
             }
         }
-        if case .tuple = value { return "= (" + parts.joined(separator: ", ") + (parts.count == 1 ? ",)" : ")") }
-        return "= [" + parts.joined(separator: ", ") + "]"
+        if case .tuple = value { return "(" + parts.joined(separator: ", ") + (parts.count == 1 ? ",)" : ")") }
+        return "[" + parts.joined(separator: ", ") + "]"
     }
 
     private func scalar(_ value: PickleValue) -> String {
@@ -186,10 +215,7 @@ struct InspectListing {
         }
     }
 
-    private func row(_ key: String, indent: Int, detail: String) -> String {
-        let name = String(repeating: "  ", count: indent) + key
-        return name.padding(toLength: max(name.count, 32), withPad: " ", startingAt: 0) + "  " + detail
-    }
+    private func indented(_ key: String, _ indent: Int) -> String { String(repeating: "  ", count: indent) + key }
 
     private func quoted(_ s: String) -> String {
         "'" + (s.count > 60 ? String(s.prefix(57)) + "..." : s) + "'"

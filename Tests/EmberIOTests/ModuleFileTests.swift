@@ -244,7 +244,8 @@ final class ModuleFileTests: XCTestCase {
         let target = makeSequential()
         try target.loadStateDict(load(url, mmap: true), assign: true)
         for (name, p) in target.namedParameters() {
-            XCTAssertNotNil(p.storage.owner, "\(name) borrows the mapping")
+            // Storages under 64 bytes are copied (RecordBridge.minBorrowedBytes); here only 1.bias (24 bytes).
+            XCTAssertEqual(p.storage.owner != nil, name != "1.bias", "\(name) borrows the mapping")
             XCTAssertTrue(p.isParameter && p.requiresGrad && p.isLeaf, name)
         }
         assertSameState(target, model)

@@ -141,20 +141,40 @@ final class TensorFilesTests: XCTestCase {
         for (_, v) in params { XCTAssertTrue(v.tensor?.isLeaf ?? false, "moving to meta must not make a graph node") }
     }
 
-    /// `mmap: true` borrows the file's bytes (copy-on-write mapping): same values, and writing to the tensor
-    /// never changes the file.
+    /// hostile/memo_blowup.pth (60 levels of lists holding the previous one twice): a StateValue tree would copy
+    /// 2^60 leaves, so `load` refuses it quickly (found by the fuzz harness, Fuzz/README.md).
+    func testLoadRefusesMemoBlowupQuickly() throws {
+        let start = Date()
+        XCTAssertThrowsError(try load(Fixtures.url("pth/hostile/memo_blowup.pth"))) {
+            XCTAssertEqual(($0 as? EmberIOError)?.kind, .limitExceeded, "\($0)")
+            XCTAssertTrue("\($0)".contains("memo_blowup.pth"), "names the file: \($0)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        // deep_nesting.pth (100,000 nested lists) is refused by the unpickler's depth limit, not a stack overflow.
+        XCTAssertThrowsError(try load(Fixtures.url("pth/hostile/deep_nesting.pth"))) {
+            XCTAssertEqual(($0 as? EmberIOError)?.kind, .limitExceeded, "\($0)")
+        }
+    }
+
+    /// `mmap: true` borrows the file's bytes (copy-on-write mapping) for storages of 64 bytes or more (smaller
+    /// ones are copied: see `RecordBridge.minBorrowedBytes`): same values, and writing to a tensor never
+    /// changes the file.
     func testMmapBorrowsTheFileAndNeverWritesIt() throws {
         let url = dir.appendingPathComponent("m.pth")
-        try FileManager.default.copyItem(at: Fixtures.url("pth/dtypes.pth"), to: url)
+        var sd = try XCTUnwrap(load(Fixtures.url("pth/dtypes.pth")).tensorDict)
+        sd["big"] = Tensor.arange(0, 64, 1, dtype: .float32)
+        try save(sd, to: url)
         let before = try Data(contentsOf: url)
         let copied = try XCTUnwrap(load(url).tensorDict)
         let mapped = try XCTUnwrap(load(url, mmap: true).tensorDict)
         for (k, t) in mapped {
-            XCTAssertNotNil(t.storage.owner, "\(k): storage borrows the mapping")
+            XCTAssertEqual(t.storage.owner != nil, t.storage.byteCount >= 64, "\(k): storage borrows the mapping")
+            XCTAssertNil(copied[k]!.storage.owner, k)
             XCTAssertEqual(bytes(t), bytes(copied[k]!), k)
         }
-        mapped["f32"]!.fill_(1)
-        XCTAssertEqual(mapped["f32"]!.toFloats(), [Float](repeating: 1, count: 12))
+        XCTAssertEqual(mapped.values.filter { $0.storage.owner != nil }.map(\.dtype), [.float64, .int64, .float32], "f64, i64, big")
+        mapped["big"]!.fill_(1)
+        XCTAssertEqual(mapped["big"]!.toFloats(), [Float](repeating: 1, count: 64))
         XCTAssertEqual(try Data(contentsOf: url), before, "the file is unchanged (MAP_PRIVATE)")
     }
 

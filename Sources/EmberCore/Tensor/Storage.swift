@@ -54,5 +54,6 @@ public final class Storage: @unchecked Sendable {
         if ownsMemory, let d = data { CachingAllocator.deallocate(d, byteCount: byteCount) }
     }
 
-    func bumpVersion() { version &+= 1 }
+    /// Records an in-place write (PyTorch's version counter), for kernels outside EmberCore.
+    public func bumpVersion() { version &+= 1 }
 }

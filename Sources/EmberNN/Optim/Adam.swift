@@ -171,6 +171,23 @@ func fusedAdamFloat32(p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Fl
     let b2 = Float(h.beta2), c2 = Float(1 - h.beta2)
     let bc2 = Float(bc2Sqrt), eps = Float(h.eps), negStep = Float(-stepSize)
     let P = SendablePointers((p, g, m, v, vMax))
+    if !maximize && vMax == nil && smallWeight && (decoupled || !applyDecay) {
+        // The common case (Adam/AdamW, β1 > 0.5) without per-element branches, so it vectorizes;
+        // without weight decay `p·1` is exact, as PyTorch's skipped multiply.
+        let factor = applyDecay ? decay : 1
+        parallelChunks(n, grain: 1 << 14) { r in
+            let (p, g, m, v, _) = P.value
+            for i in r {
+                let gi = g[i]
+                let mi = fmaf32(w, gi - m[i], m[i])
+                m[i] = mi
+                let vi = fmaf32(c2 * gi, gi, v[i] * b2)
+                v[i] = vi
+                p[i] = p[i] * factor + (negStep * mi) / (vi.squareRoot() / bc2 + eps)
+            }
+        }
+        return
+    }
     parallelChunks(n, grain: 1 << 14) { r in
         let (p, g, m, v, vMax) = P.value
         for i in r {

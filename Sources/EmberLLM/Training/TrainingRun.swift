@@ -1,0 +1,200 @@
+import EmberCore
+import EmberIO
+import EmberNN
+import Foundation
+
+/// The book's chapter-5 pretraining run, one epoch at a time, so a caller can checkpoint between
+/// epochs, resume from a checkpoint, show progress and stop on request (what `ember train` does).
+///
+/// The epoch is ``trainModelSimple(model:trainLoader:valLoader:optimizer:numEpochs:evalFreq:evalIter:startContext:tokenizer:log:)``'s
+/// loop, the same calls in the same order, so the evaluation lines and samples are the book's.
+///
+/// ```swift
+/// let run = try TrainingRun(text: try TrainingText.theVerdict(), settings: .book, tokenizer: .gpt2())
+/// while !run.isFinished {
+///     _ = try run.runEpoch()
+///     try run.writeOutputs(to: URL(fileURLWithPath: "out"))
+/// }
+/// ```
+public final class TrainingRun {
+    /// The run's settings (with the total number of epochs).
+    public let settings: TrainingSettings
+    /// The model being trained.
+    public let model: GPTModel
+    /// AdamW over `model.parameters()`.
+    public let optimizer: AdamW
+    /// GPT-2's tokenizer.
+    public let tokenizer: GPT2Tokenizer
+    /// Training windows: shuffled, last short batch dropped (the book's `train_loader`).
+    public let trainLoader: DataLoader<GPTDatasetV1>
+    /// Validation windows: in order, last short batch kept (`val_loader`).
+    public let valLoader: DataLoader<GPTDatasetV1>
+    /// Epochs completed.
+    public private(set) var epochsCompleted = 0
+    /// The last optimizer step (from 0; −1 before the first), the book's `global_step`.
+    public private(set) var globalStep = -1
+    /// Input tokens trained on (`tokens_seen`).
+    public private(set) var tokensSeen = 0
+    /// Every evaluation so far.
+    public private(set) var history = TrainingLog()
+    /// True once an epoch was stopped part-way: the state is then between checkpoints and is not saved.
+    public private(set) var isInterrupted = false
+
+    private var sessionSteps = 0, sessionTokens = 0
+    private var sessionStart: ContinuousClock.Instant?
+
+    /// A fresh run in the book's order (ch. 5.2): the loaders (which draw nothing until iterated),
+    /// then `torch.manual_seed(seed)`, `GPTModel(config)` and `AdamW(model.parameters(), …)`.
+    /// - Parameters:
+    ///   - text: the whole text; the first `trainRatio` of its characters train, the rest validate.
+    /// - Throws: ``TrainingError`` for bad settings or a text too short for one window (or batch).
+    public init(text: String, settings: TrainingSettings, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+        try settings.validate()
+        self.settings = settings
+        self.tokenizer = tokenizer
+        let (trainText, valText) = trainValidationSplit(text, trainRatio: settings.trainRatio)
+        let ctx = settings.config.contextLength
+        let trainData: GPTDatasetV1, valData: GPTDatasetV1
+        do {
+            // stride = context_length: the book's non-overlapping windows.
+            trainData = try GPTDatasetV1(text: trainText, tokenizer: tokenizer, maxLength: ctx, stride: ctx)
+            valData = try GPTDatasetV1(text: valText, tokenizer: tokenizer, maxLength: ctx, stride: ctx)
+        } catch {
+            throw .invalidSetting("cannot tokenize the text: \(error)")
+        }
+        guard trainData.count > 0 else { throw .notEnoughTokens(part: "training", tokens: trainData.tokenIds.count, needed: ctx + 1) }
+        guard valData.count > 0 else { throw .notEnoughTokens(part: "validation", tokens: valData.tokenIds.count, needed: ctx + 1) }
+        trainLoader = DataLoader(trainData, batchSize: settings.batchSize, shuffle: true, dropLast: true)
+        valLoader = DataLoader(valData, batchSize: settings.batchSize, shuffle: false, dropLast: false)
+        guard trainLoader.count > 0 else {
+            throw .invalidSetting("the training split has \(trainData.count) window(s) of \(ctx) tokens, fewer than one batch of \(settings.batchSize); lower --batch-size or use a longer text")
+        }
+        manualSeed(settings.seed)
+        model = GPTModel(settings.config)
+        optimizer = AdamW(model.parameters(), lr: settings.learningRate, weightDecay: settings.weightDecay)
+    }
+
+    /// Continues the run saved in `checkpoint` (written by ``writeOutputs(to:)`` after an epoch):
+    /// builds it as ``init(text:settings:tokenizer:)`` with the saved settings, then restores the
+    /// weights, the optimizer, the global generator, the counters and the log. Trained on the same
+    /// text, the remaining epochs then give the uninterrupted run's losses exactly.
+    /// - Parameters:
+    ///   - numEpochs: the run's new total (nil keeps the saved one).
+    ///   - path: the checkpoint's file name, for messages.
+    /// - Throws: ``TrainingError/invalidCheckpoint(path:reason:)`` for a checkpoint without Ember's
+    ///   resume keys or with a state that does not fit; other ``TrainingError``s as the fresh init.
+    public convenience init(text: String, resumingFrom checkpoint: TrainingCheckpoint, path: String,
+                            numEpochs: Int? = nil, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+        guard var settings = checkpoint.settings, let epoch = checkpoint.epoch, let step = checkpoint.globalStep,
+              let tokens = checkpoint.tokensSeen, let rng = checkpoint.rngState, let log = checkpoint.log,
+              let optimizerState = checkpoint.optimizerState else {
+            throw .invalidCheckpoint(path: path, reason: "not an Ember training checkpoint (it needs 'optimizer_state_dict', 'epoch', 'global_step', 'tokens_seen', 'rng_state', 'config', 'train_settings' and 'train_log' to resume); `ember generate` can still use its weights")
+        }
+        if let numEpochs { settings.numEpochs = numEpochs }
+        try self.init(text: text, settings: settings, tokenizer: tokenizer)
+        try checkpoint.restoreModel(model, path: path)
+        do { try optimizer.loadStateDict(optimizerState) } catch {
+            throw .invalidCheckpoint(path: path, reason: "the optimizer state does not fit the model: \(error)")
+        }
+        do { try Generator.default.setState(rng) } catch {
+            throw .invalidCheckpoint(path: path, reason: "bad 'rng_state': \(error)")
+        }
+        epochsCompleted = epoch
+        globalStep = step
+        tokensSeen = tokens
+        history = log
+    }
+
+    /// Whether every epoch of ``settings`` is done.
+    public var isFinished: Bool { epochsCompleted >= settings.numEpochs }
+
+    /// How ``runEpoch(log:progress:shouldStop:)`` ended.
+    public enum EpochOutcome: Sendable, Equatable {
+        /// The epoch ran to its end and printed its sample.
+        case completed
+        /// `shouldStop` returned true before the epoch began (nothing changed) or part-way
+        /// (``isInterrupted`` is then set).
+        case interrupted
+    }
+
+    /// Trains the next epoch as the book's `train_model_simple` does: per batch `zero_grad`, loss,
+    /// `backward`, `step`; every `evalFreq` global steps an evaluation line
+    /// (`Ep 1 (Step 000000): Train loss 9.781, Val loss 9.933`); at the end the greedy sample.
+    /// - Parameters:
+    ///   - log: receives the evaluation lines and the sample (default `print`).
+    ///   - progress: called after every step.
+    ///   - shouldStop: asked before every step (e.g. "was Ctrl-C pressed?").
+    /// - Throws: what the tokenizer throws while printing the sample.
+    public func runEpoch(log: (String) -> Void = { print($0) }, progress: (TrainingProgress) -> Void = { _ in },
+                         shouldStop: () -> Bool = { false }) throws -> EpochOutcome {
+        precondition(!isInterrupted, "TrainingRun: an interrupted run cannot continue; resume from its last checkpoint")
+        guard !isFinished else { return .completed }
+        if shouldStop() { return .interrupted }
+        let start = sessionStart ?? ContinuousClock.now
+        sessionStart = start
+        let epoch = epochsCompleted
+        model.train()
+        var step = 0
+        // `for (inputs, targets) in train_loader`: iterating draws the base seed and the order.
+        for (inputs, targets) in trainLoader {
+            if shouldStop() { isInterrupted = true; return .interrupted }
+            optimizer.zeroGrad()
+            let loss = calcLossBatch(inputs, targets, model: model)
+            loss.backward()
+            optimizer.step()
+            tokensSeen += inputs.numel
+            globalStep += 1
+            step += 1
+            sessionSteps += 1
+            sessionTokens += inputs.numel
+            if globalStep % settings.evalFreq == 0 {
+                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader, evalIter: settings.evalIter)
+                history.trainLosses.append(trainLoss)
+                history.valLosses.append(valLoss)
+                history.tokensSeen.append(tokensSeen)
+                history.steps.append(globalStep)
+                history.epochs.append(epoch + 1)
+                log(String(format: "Ep %d (Step %06d): Train loss %.3f, Val loss %.3f", epoch + 1, globalStep, trainLoss, valLoss))
+            }
+            let elapsed = start.duration(to: .now)
+            progress(TrainingProgress(epoch: epoch + 1, numEpochs: settings.numEpochs, step: step,
+                                      stepsPerEpoch: trainLoader.count, globalStep: globalStep, loss: loss.item(),
+                                      sessionTokens: sessionTokens, sessionSteps: sessionSteps,
+                                      elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+        }
+        try generateAndPrintSample(model: model, tokenizer: tokenizer, startContext: settings.startContext, log: log)
+        epochsCompleted += 1
+        return .completed
+    }
+
+    /// The run's state now (call between epochs): weights, optimizer, global generator, counters,
+    /// settings and log (see ``TrainingCheckpoint``).
+    public func checkpoint() -> TrainingCheckpoint {
+        TrainingCheckpoint(modelState: .stateDict(model.stateDict()), optimizerState: optimizer.stateDict(),
+                           epoch: epochsCompleted, globalStep: globalStep, tokensSeen: tokensSeen,
+                           rngState: Generator.default.getState(), config: settings.config, settings: settings,
+                           log: history)
+    }
+
+    /// The files `ember train` keeps in its output folder.
+    public static let checkpointFileName = "model_and_optimizer.pth"
+    public static let logFileName = "training-log.json"
+    public static let plotFileName = "loss-plot.svg"
+
+    /// Writes ``checkpoint()`` (`model_and_optimizer.pth`), the log (`training-log.json`, ``TrainingLog``
+    /// as JSON) and the loss plot (`loss-plot.svg`) into `directory`, creating it. Each file is written
+    /// to a temporary file and renamed, so an interruption leaves the previous version whole.
+    /// - Throws: ``TrainingError/invalidSetting(_:)`` after an interrupted epoch (its state is not a
+    ///   checkpoint); the file system's errors.
+    public func writeOutputs(to directory: URL) throws {
+        guard !isInterrupted else { throw TrainingError.invalidSetting("an interrupted epoch is not saved; the last checkpoint stays as it was") }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try checkpoint().save(to: directory.appendingPathComponent(Self.checkpointFileName))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // A diverged run's NaN losses must not make the log unwritable.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        try encoder.encode(history).write(to: directory.appendingPathComponent(Self.logFileName), options: .atomic)
+        try LossPlot(history, numEpochs: max(1, epochsCompleted)).write(to: directory.appendingPathComponent(Self.plotFileName))
+    }
+}

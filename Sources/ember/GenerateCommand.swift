@@ -1,0 +1,52 @@
+import ArgumentParser
+import Ember
+import Foundation
+
+/// `ember generate`: text from a checkpoint as the book's chapter 5.3 samples it
+/// (`torch.manual_seed(123)`, `generate(…, top_k=25, temperature=1.4)`).
+///
+/// Takes an `ember train` checkpoint (its config is used), the book's `model_and_optimizer.pth`, or
+/// a bare `torch.save(model.state_dict())` file (for those two the model is `--preset`/dimension
+/// options, default the book's chapter-5 GPT-2 small with context 256).
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text from a checkpoint as the book's chapter 5 does.")
+
+    @Option(help: "A checkpoint from `ember train`, the book's model_and_optimizer.pth, or a model state dict.")
+    var checkpoint: String
+    @Option(help: "The text to continue.")
+    var prompt = "Every effort moves you"
+    @Option(help: "Tokens to generate.")
+    var maxNewTokens = 25
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature = 1.4
+    @Option(help: "Sample among the k most likely tokens (0: all).")
+    var topK = 25
+    @Option(help: "torch.manual_seed before sampling.")
+    var seed = 123
+
+    @OptionGroup(title: "Model (for checkpoints without a saved config)")
+    var model: ModelOptions
+
+    func validate() throws {
+        guard topK >= 0 else { throw ValidationError("--top-k must be 0 (no top-k) or positive, got \(topK)") }
+        guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must not be negative, got \(maxNewTokens)") }
+        guard temperature.isFinite && temperature >= 0 else { throw ValidationError("--temperature must be 0 or positive, got \(temperature)") }
+    }
+
+    func run() throws {
+        let tokenizer = try GPT2Tokenizer.gpt2()
+        let fallback = try model.config(contextDefault: 256)
+        let (gpt, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: checkpoint), fallbackConfig: fallback)
+        if fromFile && !model.givenOptions.isEmpty {
+            FileHandle.standardError.write(Data("note: the checkpoint has its own config; \(model.givenOptions.joined(separator: ", ")) ignored\n".utf8))
+        }
+        let sample = try samplePrompt(model: gpt, tokenizer: tokenizer, prompt: prompt, maxNewTokens: maxNewTokens,
+                                      temperature: temperature, topK: topK == 0 ? nil : topK, seed: seed)
+        if let note = sample.cropNote(contextLength: gpt.config.contextLength) {
+            FileHandle.standardError.write(Data((note + "\n").utf8))
+        }
+        print(sample.text)
+    }
+}

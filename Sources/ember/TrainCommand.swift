@@ -1,0 +1,219 @@
+import ArgumentParser
+import Dispatch
+import Ember
+import Foundation
+
+/// `ember train`: the book's chapter-5 pretraining (ch. 5.2) on a text file (default: the bundled
+/// "The Verdict"), with a checkpoint, log and loss plot written after every epoch and `--resume`.
+///
+/// Without options it is the book's run: `GPT_CONFIG_124M` with `context_length` 256, AdamW
+/// (lr 0.0004, weight decay 0.1), 10 epochs of batch 2, seed 123, `eval_freq` 5, `eval_iter` 5.
+/// Ctrl-C stops after the current step; the last complete checkpoint stays intact.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Pretrain a GPT model as the book's chapter 5 does.",
+        discussion: """
+        Writes into --output after every epoch: \(TrainingRun.checkpointFileName) ({"model_state_dict", \
+        "optimizer_state_dict"} as the book saves it, plus Ember's keys for --resume), \(TrainingRun.logFileName) \
+        and \(TrainingRun.plotFileName). Ctrl-C stops cleanly; the last complete epoch's files stay intact.
+        """)
+
+    @Option(help: "UTF-8 text to train on (default: the book's bundled the-verdict.txt).")
+    var data: String?
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Epochs in total (default 10; with --resume, the new total).")
+    var epochs: Int?
+    @Option(help: "AdamW learning rate (default 0.0004).")
+    var lr: Double?
+    @Option(help: "AdamW weight decay (default 0.1).")
+    var weightDecay: Double?
+    @Option(help: "Windows per batch (default 2).")
+    var batchSize: Int?
+    @Option(help: "torch.manual_seed before the model is built (default 123).")
+    var seed: Int?
+    @Option(help: "Evaluate every N steps (default 5).")
+    var evalFreq: Int?
+    @Option(help: "Batches per evaluation (default 5).")
+    var evalIter: Int?
+    @Option(help: "Prompt of the sample printed after each epoch (default \"Every effort moves you\").")
+    var startContext: String?
+
+    @Option(help: "Folder for the checkpoint, log and plot.")
+    var output = "out"
+    @Option(help: "Continue from a checkpoint written by `ember train` (settings come from it).")
+    var resume: String?
+
+    func validate() throws {
+        // A resumed run is the saved run: other settings would silently disagree with the saved optimizer.
+        if resume != nil {
+            let given = [("--lr", lr != nil), ("--weight-decay", weightDecay != nil), ("--batch-size", batchSize != nil),
+                         ("--seed", seed != nil), ("--eval-freq", evalFreq != nil), ("--eval-iter", evalIter != nil),
+                         ("--start-context", startContext != nil)].filter(\.1).map(\.0) + model.givenOptions
+            if !given.isEmpty {
+                throw ValidationError("--resume continues the saved run with its own settings; remove \(given.joined(separator: ", ")) (only --epochs, --data and --output may be given)")
+            }
+        }
+    }
+
+    func run() throws {
+        let tokenizer = try GPT2Tokenizer.gpt2()
+        let text = try data.map { try TrainingText.load(contentsOf: URL(fileURLWithPath: $0)) } ?? TrainingText.theVerdict()
+        let run: TrainingRun
+        if let resume {
+            let checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
+            run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, tokenizer: tokenizer)
+            print("Resuming from \(resume): \(run.epochsCompleted) of \(run.settings.numEpochs) epochs done (step \(run.globalStep), \(run.tokensSeen) tokens seen)")
+        } else {
+            run = try TrainingRun(text: text, settings: try settings(), tokenizer: tokenizer)
+        }
+        let c = run.settings.config
+        print("GPTModel: \(run.model.parameters().reduce(0) { $0 + $1.numel }) parameters (emb_dim \(c.embDim), n_layers \(c.nLayers), n_heads \(c.nHeads), context_length \(c.contextLength)); \(run.trainLoader.count) training and \(run.valLoader.count) validation batches per epoch")
+        guard !run.isFinished else {
+            print("Nothing to do: \(run.epochsCompleted) epochs are done; pass a larger --epochs to continue.")
+            return
+        }
+        try train(run, into: URL(fileURLWithPath: output))
+    }
+
+    /// The settings from the options (unset ones keep the book's values).
+    func settings() throws -> TrainingSettings {
+        var s = TrainingSettings.book
+        s.config = try model.config(contextDefault: 256)
+        if let epochs { s.numEpochs = epochs }
+        if let lr { s.learningRate = lr }
+        if let weightDecay { s.weightDecay = weightDecay }
+        if let batchSize { s.batchSize = batchSize }
+        if let seed { s.seed = seed }
+        if let evalFreq { s.evalFreq = evalFreq }
+        if let evalIter { s.evalIter = evalIter }
+        if let startContext { s.startContext = startContext }
+        return s
+    }
+
+    /// Runs the remaining epochs, writing the outputs after each; Ctrl-C stops between steps.
+    func train(_ run: TrainingRun, into directory: URL) throws {
+        let interrupt = InterruptFlag()
+        interrupt.install()
+        defer { interrupt.uninstall() }
+        let console = TrainingConsole(live: isatty(STDOUT_FILENO) != 0)
+        let started = Date()
+        while !run.isFinished {
+            let outcome = try run.runEpoch(log: console.line, progress: console.progress, shouldStop: interrupt.isRaised)
+            console.endProgress()
+            if outcome == .interrupted {
+                let checkpoint = directory.appendingPathComponent(TrainingRun.checkpointFileName).path
+                let hint = FileManager.default.fileExists(atPath: checkpoint)
+                    ? "The last complete checkpoint, \(checkpoint), is intact; continue with `ember train --resume \(checkpoint)`."
+                    : "No epoch was completed, so no checkpoint was written."
+                FileHandle.standardError.write(Data("Interrupted during epoch \(run.epochsCompleted + 1), which is not saved. \(hint)\n".utf8))
+                throw ExitCode(130)
+            }
+            try run.writeOutputs(to: directory)
+        }
+        print(String(format: "Training completed in %.2f minutes.", Date().timeIntervalSince(started) / 60))
+        print("Wrote \(directory.appendingPathComponent(TrainingRun.checkpointFileName).path), \(TrainingRun.logFileName) and \(TrainingRun.plotFileName)")
+    }
+}
+
+/// The model options `train` and `generate` share: a preset and per-dimension overrides.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Model size: \(GPTConfig.trainingPresetNames.joined(separator: ", ")) (default gpt2-small; GPT-2 sizes use context_length 256, as the book's chapter 5).")
+    var preset: String?
+    @Option(help: "Embedding size (emb_dim).")
+    var embDim: Int?
+    @Option(help: "Transformer blocks (n_layers).")
+    var nLayers: Int?
+    @Option(help: "Attention heads (n_heads).")
+    var nHeads: Int?
+    @Option(help: "Context length (context_length).")
+    var contextLength: Int?
+    @Option(help: "Vocabulary size (vocab_size, at least 50257).")
+    var vocabSize: Int?
+    @Option(help: "Dropout rate (drop_rate).")
+    var dropRate: Double?
+
+    /// The options that were given, by flag name.
+    var givenOptions: [String] {
+        [("--preset", preset != nil), ("--emb-dim", embDim != nil), ("--n-layers", nLayers != nil), ("--n-heads", nHeads != nil),
+         ("--context-length", contextLength != nil), ("--vocab-size", vocabSize != nil), ("--drop-rate", dropRate != nil)]
+            .filter(\.1).map(\.0)
+    }
+
+    /// The preset with the overrides; GPT-2 presets get `contextDefault` unless `--context-length` is given.
+    func config(contextDefault: Int) throws -> GPTConfig {
+        let name = preset ?? "gpt2-small"
+        guard var c = GPTConfig.trainingPreset(named: name) else {
+            throw ValidationError("unknown preset '\(name)'; known: \(GPTConfig.trainingPresetNames.joined(separator: ", "))")
+        }
+        if name.lowercased() != "tiny" { c.contextLength = contextDefault }
+        c = c.with(vocabSize: vocabSize, contextLength: contextLength, embDim: embDim, nHeads: nHeads, nLayers: nLayers, dropRate: dropRate)
+        try c.validateForTraining()
+        return c
+    }
+}
+
+/// The book's printed lines plus, on a terminal, a progress bar redrawn in place under them;
+/// elsewhere one plain progress line per epoch.
+final class TrainingConsole {
+    let live: Bool
+    private let bar = ProgressBar()
+    private var barShown = false
+
+    init(live: Bool) { self.live = live }
+
+    /// Prints a line above the bar.
+    func line(_ text: String) {
+        clearBar()
+        print(text)
+        fflush(nil)   // nil: every C stream (stdout itself is not concurrency-safe to name)
+    }
+
+    func progress(_ p: TrainingProgress) {
+        if live {
+            print("\r\u{1B}[K" + bar.line(p), terminator: "")
+            barShown = true
+        } else if p.step == p.stepsPerEpoch {
+            print(bar.plainLine(p))
+        }
+        fflush(nil)   // nil: every C stream (stdout itself is not concurrency-safe to name)
+    }
+
+    func endProgress() { clearBar() }
+
+    private func clearBar() {
+        guard barShown else { return }
+        print("\r\u{1B}[K", terminator: "")
+        barShown = false
+    }
+}
+
+/// Ctrl-C as a flag: the first SIGINT asks the run to stop after the current step (nothing half
+/// written: checkpoints are only written between epochs, atomically); a second one exits at once.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    private var source: DispatchSourceSignal?
+
+    func isRaised() -> Bool { lock.withLock { raised } }
+
+    func install() {
+        signal(SIGINT, SIG_IGN)     // delivered to the dispatch source instead of killing the process
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [self] in
+            let again = lock.withLock { () -> Bool in defer { raised = true }; return raised }
+            if again { exit(130) }
+            FileHandle.standardError.write(Data("\nStopping after this step (Ctrl-C again to quit at once)…\n".utf8))
+        }
+        source.resume()
+        self.source = source
+    }
+
+    func uninstall() {
+        source?.cancel()
+        source = nil
+        signal(SIGINT, SIG_DFL)
+    }
+}
