@@ -47,6 +47,15 @@ ATTR static void gelu_##SUFFIX(const float *x, float *y, ptrdiff_t n) {         
         y[i] = v / (1.0f + exp_poly(-2.0f * u));                                                   \
     }                                                                                              \
 }                                                                                                  \
+ATTR static void gelu_bwd_##SUFFIX(const float *x, const float *g, float *y, ptrdiff_t n) {          \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+        float v = x[i];                                                                            \
+        float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);                               \
+        float th = 1.0f - 2.0f / (exp_poly(2.0f * u) + 1.0f);                                      \
+        float du = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v * v);                        \
+        y[i] = g[i] * (0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * du);                     \
+    }                                                                                              \
+}                                                                                                  \
 ATTR static float rowmax_##SUFFIX(const float *x, ptrdiff_t n) {                                  \
     float m = -INFINITY;                                                                           \
     for (ptrdiff_t i = 0; i < n; i++) m = fmaxf(m, x[i]);                                   \
@@ -98,5 +107,6 @@ void ember_sigmoid_f32(const float *x, float *y, ptrdiff_t n) { DISPATCH(sigmoid
 void ember_tanh_f32(const float *x, float *y, ptrdiff_t n) { DISPATCH(tanh, x, y, n); }
 void ember_silu_f32(const float *x, float *y, ptrdiff_t n) { DISPATCH(silu, x, y, n); }
 void ember_gelu_tanh_f32(const float *x, float *y, ptrdiff_t n) { DISPATCH(gelu, x, y, n); }
+void ember_gelu_tanh_backward_f32(const float *x, const float *g, float *y, ptrdiff_t n) { DISPATCH(gelu_bwd, x, g, y, n); }
 void ember_softmax_row_f32(const float *x, float *y, ptrdiff_t n) { DISPATCH(softmax, x, y, n); }
 void ember_log_softmax_row_f32(const float *x, float *y, ptrdiff_t n) { DISPATCH(log_softmax, x, y, n); }

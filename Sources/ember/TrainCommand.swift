@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Ember
 import Foundation
 
@@ -192,28 +191,25 @@ final class TrainingConsole {
 
 /// Ctrl-C as a flag: the first SIGINT asks the run to stop after the current step (nothing half
 /// written: checkpoints are only written between epochs, atomically); a second one exits at once.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-    private var source: DispatchSourceSignal?
-
-    func isRaised() -> Bool { lock.withLock { raised } }
+///
+/// A plain C signal handler rather than a dispatch signal source: on Linux those read a signalfd and
+/// can miss a signal delivered to one of the compute threads.
+final class InterruptFlag: Sendable {
+    func isRaised() -> Bool { interruptCount > 0 }
 
     func install() {
-        signal(SIGINT, SIG_IGN)     // delivered to the dispatch source instead of killing the process
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [self] in
-            let again = lock.withLock { () -> Bool in defer { raised = true }; return raised }
-            if again { exit(130) }
-            FileHandle.standardError.write(Data("\nStopping after this step (Ctrl-C again to quit at once)…\n".utf8))
+        interruptCount = 0
+        signal(SIGINT) { _ in
+            // Only async-signal-safe calls here: a counter, write(2) and _exit.
+            interruptCount += 1
+            if interruptCount > 1 { _exit(130) }
+            let note: StaticString = "\nStopping after this step (Ctrl-C again to quit at once)...\n"
+            _ = write(STDERR_FILENO, note.utf8Start, note.utf8CodeUnitCount)
         }
-        source.resume()
-        self.source = source
     }
 
-    func uninstall() {
-        source?.cancel()
-        source = nil
-        signal(SIGINT, SIG_DFL)
-    }
+    func uninstall() { signal(SIGINT, SIG_DFL) }
 }
+
+/// SIGINTs received since ``InterruptFlag/install()`` (written only by the handler, read between steps).
+nonisolated(unsafe) private var interruptCount: sig_atomic_t = 0

@@ -8,7 +8,7 @@ import XCTest
 /// `{"model_state_dict", "optimizer_state_dict"}`) plus Ember's resume keys, written and read back
 /// through EmberIO's `torch.save` format; bare state dicts and mismatched shapes (issue 5 items 4–7).
 final class CheckpointTests: XCTestCase {
-    /// A run of the tiny preset on the first 2,500 characters of "The Verdict": 4 steps an epoch.
+    /// A run of the tiny preset on the first 3,000 characters of "The Verdict": 5 steps an epoch.
     static func tinyRun(epochs: Int = 1) throws -> TrainingRun {
         var s = TrainingSettings(config: .tiny)
         s.numEpochs = epochs
@@ -17,7 +17,7 @@ final class CheckpointTests: XCTestCase {
         return try TrainingRun(text: try tinyText(), settings: s, tokenizer: .gpt2())
     }
 
-    static func tinyText() throws -> String { String(try BundledResource.theVerdict().unicodeScalars.prefix(2500)) }
+    static func tinyText() throws -> String { TrainCommandTests.text }
 
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ember-ckpt-\(UUID().uuidString)")
@@ -49,15 +49,15 @@ final class CheckpointTests: XCTestCase {
         // Optimizer: PyTorch's {"state": {i: {step, exp_avg, exp_avg_sq}}, "param_groups": [{lr, …, params}]}.
         let opt = try XCTUnwrap(raw["optimizer_state_dict"])
         XCTAssertEqual(opt["state"]?.dict?.count, 31)
-        XCTAssertEqual(opt["state"]?[0]?["step"]?.tensor?.item(), 4)          // 4 steps in the epoch
+        XCTAssertEqual(opt["state"]?[0]?["step"]?.tensor?.item(), 5)          // 5 steps in the epoch
         let group = try XCTUnwrap(opt["param_groups"]?.elements?.first)
         XCTAssertEqual(group["lr"]?.double, 0.0004)
         XCTAssertEqual(group["weight_decay"]?.double, 0.1)
         XCTAssertEqual(group["params"]?.elements?.compactMap(\.int), Array(0..<31))
         // Ember's keys.
         XCTAssertEqual(raw["epoch"]?.int, 1)
-        XCTAssertEqual(raw["global_step"]?.int, 3)
-        XCTAssertEqual(raw["tokens_seen"]?.int, 4 * 2 * 64)
+        XCTAssertEqual(raw["global_step"]?.int, 4)
+        XCTAssertEqual(raw["tokens_seen"]?.int, 5 * 2 * 64)
         let rng = try XCTUnwrap(raw["rng_state"]?.tensor)
         XCTAssertEqual(rng.dtype, .uint8)
         XCTAssertEqual(rng.shape, [GeneratorState.byteCount])
@@ -66,7 +66,7 @@ final class CheckpointTests: XCTestCase {
         // Decoded, every field equals the run's.
         let ckpt = try TrainingCheckpoint.load(contentsOf: dir.appendingPathComponent(TrainingRun.checkpointFileName))
         XCTAssertEqual(ckpt.epoch, 1)
-        XCTAssertEqual(ckpt.globalStep, 3)
+        XCTAssertEqual(ckpt.globalStep, 4)
         XCTAssertEqual(ckpt.config, .tiny)
         XCTAssertEqual(ckpt.settings, run.settings)
         XCTAssertEqual(ckpt.log, run.history)

@@ -15,6 +15,8 @@ void ember_tanh_f32(const float *x, float *y, ptrdiff_t n);
 void ember_silu_f32(const float *x, float *y, ptrdiff_t n);
 /// GELU, tanh approximation (book ch. 4): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).
 void ember_gelu_tanh_f32(const float *x, float *y, ptrdiff_t n);
+/// Gradient of the tanh-approximation GELU: y[i] = g[i] · d gelu(x[i]) / dx.
+void ember_gelu_tanh_backward_f32(const float *x, const float *g, float *y, ptrdiff_t n);
 /// Softmax of one row of n values (max-subtracted); an all -inf row gives NaN as PyTorch.
 void ember_softmax_row_f32(const float *x, float *y, ptrdiff_t n);
 /// log-softmax of one row.

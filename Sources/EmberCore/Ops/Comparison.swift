@@ -112,6 +112,33 @@ extension Tensor {
             _ = raiseError("expected self and mask to be on the same device, but got mask on \(mask.device) and self on \(device)")
             return self
         }
+        if dtype == .float32, isContiguous, device == .cpu, mask.dtype == .bool,
+           case .success(let s) = broadcastShapes(shape, mask.shape), s == shape {
+            // Attention's causal mask: write straight into self, no temporaries.
+            let tracking = Tensor.needsGrad([self])
+            if tracking && isLeaf && requiresGradLeaf {
+                _ = raiseError("a leaf Variable that requires grad is being used in an in-place operation.")
+                return self
+            }
+            if tracking, let b = base, b.isLeaf, b.requiresGradLeaf {
+                _ = raiseError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+                return self
+            }
+            let m = mask.rawExpand(shape)
+            let layout = CollapsedLayout(shape: shape, strides: [strides, m.strides])
+            let inner = layout.shape.last!, os = layout.strides[0].last!, ms = layout.strides[1].last!
+            let op = pointer(Float.self), mp = m.pointer(Bool.self)
+            let v = Float(value)
+            forEachRun(layout) { _, off in
+                let o = op + off[0], k = mp + off[1]
+                for i in 0..<inner where k[i * ms] { o[i * os] = v }
+            }
+            storage.bumpVersion()
+            if tracking {
+                gradFn = Node(name: "MaskedFillBackward0", next: [gradEdge], backward: { g in [g.maskedFill(mask, 0)] })
+            }
+            return self
+        }
         let result = noGrad { maskedFill(mask, value) }
         return assignInPlace(result, "MaskedFillBackward0", others: []) { g in [g.maskedFill(mask, 0), nil] }
     }

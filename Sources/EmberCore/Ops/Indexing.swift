@@ -44,6 +44,14 @@ extension Tensor {
         }
         let out = Tensor(shape: outShape, dtype: dtype, device: .cpu, zeroed: false)
         if ndim == 0 { cpuCopy(from: self, to: out); return out }
+        if d == 0 && isContiguous {
+            // Whole rows (embedding lookups): one memcpy each.
+            let rowBytes = (numel / Swift.max(shape[0], 1)) * dtype.itemSize
+            let src = storage.data! + storageOffset * dtype.itemSize, dst = out.storage.data!
+            for (j, i) in idx.enumerated() where rowBytes > 0 {
+                (dst + j * rowBytes).copyMemory(from: src + i * rowBytes, byteCount: rowBytes)
+            }
+        } else {
         for (j, i) in idx.enumerated() {
             let src = Tensor(storage: storage, shape: shape.enumerated().filter { $0.offset != d }.map { $0.element },
                              strides: strides.enumerated().filter { $0.offset != d }.map { $0.element },
@@ -52,6 +60,7 @@ extension Tensor {
                              strides: out.strides.enumerated().filter { $0.offset != d }.map { $0.element },
                              storageOffset: j * out.strides[d], dtype: dtype)
             cpuCopy(from: src, to: dst)
+        }
         }
         if Tensor.needsGrad([self]) {
             let inShape = shape
@@ -69,17 +78,34 @@ extension Tensor {
         let out = noGrad { self.clone() }
         if isMeta { return out }
         guard let idx = indexValues(index, size: shape[d], dim: d, op: "index_add") else { return out }
-        let src = source.rawCast(dtype)
-        noGrad {
-            for (j, i) in idx.enumerated() {
-                let o = out.select(d, i)
-                o.writeValues(o + src.select(d, j))
-            }
-        }
+        out.indexAddInPlace(d, idx, source)
         if Tensor.needsGrad([self, source]) {
             out.recordGrad("IndexAddBackward0", [self, source]) { g in [g, g.indexSelect(d, index)] }
         }
         return out
+    }
+
+    /// Adds `source` slices into self at `idx` along `d` (no autograd). Contiguous float32 along
+    /// dim 0 (embedding gradients) runs as row additions without temporaries.
+    func indexAddInPlace(_ d: Int, _ idx: [Int], _ source: Tensor) {
+        let src = source.rawCast(dtype)
+        if d == 0 && dtype == .float32 && isContiguous && device == .cpu {
+            let s = src.contiguous()
+            let row = numel / Swift.max(shape[0], 1)
+            let op = pointer(Float.self), sp = s.pointer(Float.self)
+            for (j, i) in idx.enumerated() {
+                let o = op + i * row, x = sp + j * row
+                for k in 0..<row { o[k] += x[k] }
+            }
+            storage.bumpVersion()
+            return
+        }
+        noGrad {
+            for (j, i) in idx.enumerated() {
+                let o = select(d, i)
+                o.writeValues(o + src.select(d, j))
+            }
+        }
     }
 
     /// `gather(dim, index)`: `out[i][j][k] = self[index[i][j][k]][j][k]` for dim 0, etc.
@@ -267,4 +293,15 @@ func addOrSet(_ out: Tensor, _ dstOff: Int, _ src: Tensor, _ srcOff: Int, _ accu
         }
     }
     visitDType(out.dtype, V(out: out, d: dstOff, src: src, s: srcOff, acc: accumulate))
+}
+
+extension Tensor {
+    /// `index_add_(dim, index, source)` in place (no autograd recorded; used by backward passes).
+    @discardableResult
+    public func indexAdd_(_ dim: Int, _ index: Tensor, _ source: Tensor) -> Tensor {
+        guard let d = checkedDim(dim), !isMeta else { return self }
+        guard let idx = indexValues(index, size: shape[d], dim: d, op: "index_add_") else { return self }
+        indexAddInPlace(d, idx, source)
+        return self
+    }
 }

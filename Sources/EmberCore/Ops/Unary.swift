@@ -218,6 +218,19 @@ extension Tensor {
     public func gelu(approximate: String = "none") -> Tensor {
         if approximate == "tanh" {
             return unary(.geluTanh, "GeluBackward0") { g, x, _ in
+                #if canImport(CEmberKernels)
+                if x.dtype == .float32, g.dtype == .float32, x.isContiguous, g.isContiguous, g.shape == x.shape,
+                   x.device == .cpu, !GradMode.isEnabled {
+                    // Fused kernel: one pass instead of ten temporaries.
+                    let out = Tensor(shape: x.shape, dtype: .float32, device: .cpu, zeroed: false)
+                    let P = UncheckedSendable((UnsafePointer(x.pointer(Float.self)), UnsafePointer(g.pointer(Float.self)), out.pointer(Float.self)))
+                    parallelFor(out.numel, grain: 1 << 15) { r in
+                        let (xp, gp, op) = P.value
+                        ember_gelu_tanh_backward_f32(xp + r.lowerBound, gp + r.lowerBound, op + r.lowerBound, r.count)
+                    }
+                    return out
+                }
+                #endif
                 let k = 0.7978845608028654
                 let x3 = x * x * x
                 let inner = k * (x + 0.044715 * x3)

@@ -19,7 +19,7 @@ import Foundation
 ///
 /// Resuming restores all of these at an epoch boundary, where the data loader's next iteration
 /// starts from the restored generator, so the resumed run repeats the uninterrupted run's draws.
-public struct TrainingCheckpoint: @unchecked Sendable {
+public struct TrainingCheckpoint: Sendable {
     /// The model's state dict (`.dict` of `.tensor`).
     public var modelState: StateValue
     /// The optimizer's state dict (PyTorch's structure), if saved.

@@ -21,6 +21,20 @@ public struct TrainingProgress: Sendable, Equatable {
     /// Seconds since this process began training (evaluations and samples included).
     public var elapsed: Double
 
+    /// A progress report (see the properties).
+    public init(epoch: Int, numEpochs: Int, step: Int, stepsPerEpoch: Int, globalStep: Int, loss: Double,
+                sessionTokens: Int, sessionSteps: Int, elapsed: Double) {
+        self.epoch = epoch
+        self.numEpochs = numEpochs
+        self.step = step
+        self.stepsPerEpoch = stepsPerEpoch
+        self.globalStep = globalStep
+        self.loss = loss
+        self.sessionTokens = sessionTokens
+        self.sessionSteps = sessionSteps
+        self.elapsed = elapsed
+    }
+
     /// Input tokens per second over this process.
     public var tokensPerSecond: Double { elapsed > 0 ? Double(sessionTokens) / elapsed : 0 }
 

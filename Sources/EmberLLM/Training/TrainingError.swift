@@ -21,6 +21,7 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     /// The checkpoint's tensors do not fit the chosen model; `report` is ``LoadStateDictError``'s text.
     case checkpointMismatch(path: String, config: GPTConfig, report: String)
 
+    /// The message for a person (no "Error:" prefix; the CLI adds it).
     public var description: String {
         switch self {
         case .dataFileMissing(let path):
@@ -43,5 +44,6 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
         }
     }
 
+    /// ``description``, for `localizedDescription`.
     public var errorDescription: String? { description }
 }

@@ -176,9 +176,11 @@ public final class TrainingRun {
                            log: history)
     }
 
-    /// The files `ember train` keeps in its output folder.
+    /// The checkpoint's file name in the output folder (the book's `model_and_optimizer.pth`).
     public static let checkpointFileName = "model_and_optimizer.pth"
+    /// The log's file name (``TrainingLog`` as JSON).
     public static let logFileName = "training-log.json"
+    /// The loss plot's file name (``LossPlot`` SVG).
     public static let plotFileName = "loss-plot.svg"
 
     /// Writes ``checkpoint()`` (`model_and_optimizer.pth`), the log (`training-log.json`, ``TrainingLog``

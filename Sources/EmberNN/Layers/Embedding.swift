@@ -43,6 +43,9 @@ public func embedding(_ indices: Tensor, weight: Tensor) -> Tensor {
     let out = rows.reshape(indices.shape + [weight.shape[1]])
     guard Tensor.needsGrad([weight]) else { return out }
     return out.recordGrad("EmbeddingBackward0", [weight]) { g in
-        [Tensor.zeros(weight.shape, dtype: g.dtype, device: g.device).indexAdd(0, flat, g.reshape([-1, weight.shape[1]]))]
+        // One zeroed gradient, rows added in place (no copy of the [vocab, emb] table).
+        let gw = Tensor.zeros(weight.shape, dtype: g.dtype, device: g.device)
+        gw.indexAdd_(0, flat, g.reshape([-1, weight.shape[1]]))
+        return [gw]
     }
 }
