@@ -106,10 +106,10 @@ func rowMax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     #if canImport(CEmberKernels)
+    // The C kernel's exp returns exactly 0 below -87.34, so masked (-inf) entries are 0 and an
+    // all -inf row is NaN, as PyTorch.
     ember_softmax_row_f32(x, y, n)
-    restoreSoftmaxUnderflow(x, y, n)
-    return
-    #endif
+    #else
     let m = rowMax(x, n)
     if m == -.infinity { for i in 0..<n { y[i] = .nan }; return }
     var sum = SIMD16<Float>(repeating: 0)
@@ -130,24 +130,14 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n
     }
     let inv = Float(1 / total)
     for j in 0..<n { y[j] *= inv }
+    #endif
 }
 
-/// The C kernel's exp clamps its argument at ln(FLT_MIN) ≈ −87.34, so a weight that underflows to
-/// 0 in PyTorch (a masked `-inf` logit, or one more than ~104 below the row max) came out as ~1e-38,
-/// and a row of only `-inf` was not NaN. Restores PyTorch's values (bugs.md B18, book C20/C21).
-@inline(__always)
-func restoreSoftmaxUnderflow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    let m = rowMax(x, n)
-    if m == -.infinity { for i in 0..<n { y[i] = .nan }; return }
-    let cutoff = m - 103.972077   // below ln(2^-150) expf rounds to 0
-    for i in 0..<n where x[i] < cutoff { y[i] = 0 }
-}
 
 func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     #if canImport(CEmberKernels)
     ember_log_softmax_row_f32(x, y, n)
-    return
-    #endif
+    #else
     let m = rowMax(x, n)
     var sum = SIMD16<Float>(repeating: 0)
     var i = 0
@@ -160,6 +150,7 @@ func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, 
     while i < n { total += Double(vexp(SIMD16<Float>(repeating: x[i] - m))[0]); i += 1 }
     let lse = m + Float(Foundation.log(total))
     for j in 0..<n { y[j] = x[j] - lse }
+    #endif
 }
 
 import Foundation

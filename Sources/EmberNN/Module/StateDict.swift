@@ -91,8 +91,15 @@ extension Module {
         var missing: [String] = []
         var mismatches: [(key: String, checkpoint: [Int], model: [Int])] = []
         var toApply: [(TensorSlot, Tensor)] = []
+        // Tied tensors (one object under several names: `out_head.weight = tok_emb.weight`) form one
+        // group; a name is satisfied when any name of its group is in the state dict (bug case B08).
+        var ties: [ObjectIdentifier: [String]] = [:]
+        for (key, slot) in expected { ties[ObjectIdentifier(slot.value!), default: []].append(key) }
         for (key, slot) in expected {
-            guard let src = stateDict[key] else { missing.append(key); continue }
+            guard let src = stateDict[key] else {
+                if !(ties[ObjectIdentifier(slot.value!)] ?? []).contains(where: { stateDict[$0] != nil }) { missing.append(key) }
+                continue
+            }
             let dst = slot.value!
             if src.shape != dst.shape {
                 mismatches.append((key, src.shape, dst.shape))
@@ -108,9 +115,14 @@ extension Module {
         }
         // Nothing is written unless every key can be applied.
         var copyErrors: [String] = []
+        // assign: every slot that held one tensor object gets one new object, so ties stay ties (B08 d).
+        let previous = expected.map { $0.slot.value! }
+        var replacements: [ObjectIdentifier: Tensor] = [:]
         noGrad {
             for (slot, src) in toApply {
                 if assign {
+                    let old = ObjectIdentifier(slot.value!)
+                    if let t = replacements[old] { slot.value = t; continue }
                     if case .parameter = slot.kind {
                         let requires = slot.value?.requiresGrad ?? true
                         let t = src.detach()
@@ -120,10 +132,14 @@ extension Module {
                     } else {
                         slot.value = src.detach()
                     }
+                    replacements[old] = slot.value!
                 } else {
                     do { try withErrorCapture { slot.value!.copy_(src) } } catch { copyErrors.append("\(error)") }
                 }
             }
+        }
+        for (i, (_, slot)) in expected.enumerated() {
+            if let t = replacements[ObjectIdentifier(previous[i])] { slot.value = t }
         }
         if !copyErrors.isEmpty {
             throw LoadStateDictError(moduleName: typeName, missingKeys: [], unexpectedKeys: [], sizeMismatches: [], otherErrors: copyErrors)
