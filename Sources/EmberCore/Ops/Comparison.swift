@@ -134,9 +134,7 @@ extension Tensor {
                 for i in 0..<inner where k[i * ms] { o[i * os] = v }
             }
             storage.bumpVersion()
-            if tracking {
-                gradFn = Node(name: "MaskedFillBackward0", next: [gradEdge], backward: { g in [g.maskedFill(mask, 0)] })
-            }
+            if tracking { recordInPlace("MaskedFillBackward0", others: []) { g in [g.maskedFill(mask, 0)] } }
             return self
         }
         let result = noGrad { maskedFill(mask, value) }

@@ -17,11 +17,37 @@ extension Tensor {
             return self
         }
         writeValues(result)
-        if tracking, let backward {
-            let node = Node(name: name, next: [gradEdge] + others.map { $0.gradEdge }, backward: backward)
-            gradFn = node
-        }
+        if tracking, let backward { recordInPlace(name, others: others, backward) }
         return self
+    }
+
+    /// Records an in-place op on self in the graph. On a view of a contiguous base, PyTorch's
+    /// `CopySlices` rule applies: the base's history is rebased (its gradient passes through the op's
+    /// backward on the view's region), and the view becomes a view of the base's new history.
+    /// `backward` maps the output gradient to [grad for self's previous value, grads for `others`...].
+    func recordInPlace(_ name: String, others: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) {
+        guard let b = base, b !== self, b.storage === storage, b.isContiguous else {
+            gradFn = Node(name: name, next: [gradEdge] + others.map { $0.gradEdge }, backward: backward)
+            return
+        }
+        let relOffset = storageOffset - b.storageOffset
+        let vShape = shape, vStrides = strides, bShape = b.shape
+        func regionOf(_ t: Tensor) -> Tensor {
+            Tensor(storage: t.storage, shape: vShape, strides: vStrides, storageOffset: t.storageOffset + relOffset, dtype: t.dtype)
+        }
+        let copySlices = Node(name: "CopySlices", next: [b.gradEdge] + others.map { $0.gradEdge }) { g in
+            let result = g.clone()                      // contiguous, base-shaped
+            let region = regionOf(result)
+            let grads = backward(region.clone())
+            noGrad { region.copy_(grads.first.flatMap { $0 } ?? Tensor.zeros(vShape, dtype: g.dtype, device: g.device)) }
+            return [result] + grads.dropFirst()
+        }
+        b.gradFn = copySlices
+        gradFn = Node(name: "AsStridedBackward0", next: [copySlices]) { g in
+            let z = Tensor.zeros(bShape, dtype: g.dtype, device: g.device)
+            noGrad { regionOf(z).copy_(g) }
+            return [z]
+        }
     }
 
     /// Copies values of `src` (broadcast to self's shape, converted to self's dtype) into self.
@@ -66,7 +92,7 @@ extension Tensor {
         if !isMeta { fillScalar(value) }
         storage.bumpVersion()
         if Tensor.needsGrad([self]) {
-            gradFn = Node(name: "FillBackward0", next: [gradEdge], backward: { g in [Tensor.zerosLike(g)] })
+            recordInPlace("FillBackward0", others: []) { g in [Tensor.zerosLike(g)] }
         }
         return self
     }
