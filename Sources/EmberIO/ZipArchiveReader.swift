@@ -122,7 +122,7 @@ struct ZipArchiveReader {
                 throw EmberIOError(.malformedZip, "stored entry \(e.name): sizes differ")
             }
             let data = mapped ? file.data(in: range) : Data(file.buffer[range])
-            if verifyCRC && data.crc32(checksum: 0) != e.crc32 {
+            if verifyCRC && CRC32.checksum(data) != e.crc32 {
                 throw EmberIOError(.malformedZip, "entry \(e.name): CRC-32 mismatch (corrupted file)")
             }
             return data

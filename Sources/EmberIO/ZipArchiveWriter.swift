@@ -21,7 +21,7 @@ struct ZipArchiveWriter {
             let pad = (Self.alignment - (end + 4) % Self.alignment) % Self.alignment
             extra += le16(0x4246) + le16(UInt16(pad)) + [UInt8](repeating: 0x5A, count: pad) // "FB", "ZZZ…"
         }
-        let crc = data.crc32(checksum: 0)
+        let crc = CRC32.checksum(data)
         var header = le32(0x0403_4B50) + le16(zip64 ? 45 : 20) + le16(0x0800) + le16(0) + le16(0) + le16(0)
         header += le32(crc) + le32(zip64 ? 0xFFFF_FFFF : UInt32(size)) + le32(zip64 ? 0xFFFF_FFFF : UInt32(size))
         header += le16(UInt16(nameBytes.count)) + le16(UInt16(extra.count)) + nameBytes + extra
