@@ -62,11 +62,7 @@ extension Tensor {
         if dev == .meta { return out }
         let c = condition.rawExpand(shape)
         let x = a.rawCast(dt).rawExpand(shape), y = b.rawCast(dt).rawExpand(shape)
-        struct V: DTypeVisitor {
-            let c: Tensor, x: Tensor, y: Tensor, o: Tensor
-            func visit<T: TensorScalar>(_: T.Type) { ternaryLoop(c, x, y, o) { (c: Bool, x: T, y: T) in c ? x : y } }
-        }
-        visitDType(dt, V(c: c, x: x, y: y, o: out))
+        backend(dev)?.select(c, x, y, into: out)
         if Tensor.needsGrad([a, b]) {
             out.recordGrad("WhereBackward0", [a, b], saving: [condition]) { g in
                 let z = Tensor.zerosLike(g)
@@ -112,9 +108,8 @@ extension Tensor {
             _ = raiseError("expected self and mask to be on the same device, but got mask on \(mask.device) and self on \(device)")
             return self
         }
-        if dtype == .float32, isContiguous, device == .cpu, mask.dtype == .bool,
-           case .success(let s) = broadcastShapes(shape, mask.shape), s == shape {
-            // Attention's causal mask: write straight into self, no temporaries.
+        if mask.dtype == .bool, !isMeta, case .success(let s) = broadcastShapes(shape, mask.shape), s == shape {
+            // Attention's causal mask: the backend writes straight into self when it can.
             let tracking = Tensor.needsGrad([self])
             if tracking && isLeaf && requiresGradLeaf {
                 _ = raiseError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -124,18 +119,11 @@ extension Tensor {
                 _ = raiseError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
                 return self
             }
-            let m = mask.rawExpand(shape)
-            let layout = CollapsedLayout(shape: shape, strides: [strides, m.strides])
-            let inner = layout.shape.last!, os = layout.strides[0].last!, ms = layout.strides[1].last!
-            let op = pointer(Float.self), mp = m.pointer(Bool.self)
-            let v = Float(value)
-            forEachRun(layout) { _, off in
-                let o = op + off[0], k = mp + off[1]
-                for i in 0..<inner where k[i * ms] { o[i * os] = v }
+            if backend(device)?.maskedFillInPlace(self, mask: mask.rawExpand(shape), value: value) == true {
+                storage.bumpVersion()
+                if tracking { recordInPlace("MaskedFillBackward0", others: []) { g in [g.maskedFill(mask, 0)] } }
+                return self
             }
-            storage.bumpVersion()
-            if tracking { recordInPlace("MaskedFillBackward0", others: []) { g in [g.maskedFill(mask, 0)] } }
-            return self
         }
         let result = noGrad { maskedFill(mask, value) }
         return assignInPlace(result, "MaskedFillBackward0", others: []) { g in [g.maskedFill(mask, 0), nil] }

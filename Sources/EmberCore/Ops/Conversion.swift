@@ -5,8 +5,7 @@ extension Tensor {
     public func to(_ dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
         let out = Tensor(shape: shape, dtype: dtype, device: device, zeroed: false)
-        if device == .cpu { cpuCopy(from: self, to: out) }
-        else if device != .meta { return raiseError("no backend computes on \(device)", shape: shape, dtype: dtype) }
+        copyElements(from: self, to: out)
         if dtype.isFloatingPoint && Tensor.needsGrad([self]) {
             let src = self.dtype
             out.recordGrad("ToCopyBackward0", [self]) { g in [g.to(src)] }
@@ -21,16 +20,11 @@ extension Tensor {
         if isMeta {
             return raiseError(.notImplemented, "Cannot copy out of meta tensor; no data! Please use torch.nn.Module.to_empty() instead of torch.nn.Module.to() when moving module from meta to a different device.", shape: shape, dtype: dtype)
         }
-        let out: Tensor
-        switch device {
-        case .meta:
-            out = Tensor(shape: shape, dtype: dtype, device: .meta)
-        case .cpu:
-            out = Tensor(shape: shape, dtype: dtype, device: .cpu, zeroed: false)
-            cpuCopy(from: self, to: out)
-        default:
-            return raiseError("\(device.type) device is not available: Ember has no \(device.type) backend in this build", shape: shape, dtype: dtype)
+        if let reason = device.unavailableReason {
+            return raiseError("\(device) is not available: \(reason)", shape: shape, dtype: dtype)
         }
+        let out = Tensor(shape: shape, dtype: dtype, device: device, zeroed: false)
+        copyElements(from: self, to: out)
         if Tensor.needsGrad([self]) {
             let src = self.device
             out.recordGrad("ToCopyBackward0", [self]) { g in [g.to(src)] }
@@ -53,7 +47,7 @@ extension Tensor {
     /// `clone()`: a contiguous copy with its own storage (gradient flows back).
     public func clone() -> Tensor {
         let out = Tensor(shape: shape, dtype: dtype, device: device, zeroed: false)
-        if device == .cpu { cpuCopy(from: self, to: out) }
+        copyElements(from: self, to: out)
         if Tensor.needsGrad([self]) { out.recordGrad("CloneBackward0", [self]) { g in [g] } }
         return out
     }
@@ -102,7 +96,7 @@ extension Tensor {
         guard checkReadable() else { return [] }
         guard numel > 0 else { return [] }   // an empty tensor has no storage bytes
         let c = Tensor(shape: shape, dtype: T.dtype, device: .cpu, zeroed: false)
-        cpuCopy(from: self, to: c)
+        copyElements(from: self, to: c)
         return Array(UnsafeBufferPointer(start: c.pointer(T.self), count: numel))
     }
 

@@ -53,12 +53,11 @@ extension Tensor {
     /// Copies values of `src` (broadcast to self's shape, converted to self's dtype) into self.
     func writeValues(_ src: Tensor) {
         guard !isMeta else { storage.bumpVersion(); return }
-        guard src.device == .cpu || src.isMeta else { _ = raiseError("no backend computes on \(src.device)"); return }
         if src.isMeta { _ = raiseError("Cannot copy out of meta tensor; no data!"); return }
         // Copy through a temporary when src overlaps self's storage with a different layout.
         var s = src
         if src.storage === storage && (src.strides != strides || src.storageOffset != storageOffset) { s = src.clone() }
-        cpuCopy(from: s.rawExpand(shape), to: self)
+        copyElements(from: s.rawExpand(shape), to: self)
         storage.bumpVersion()
     }
 
@@ -89,7 +88,7 @@ extension Tensor {
             _ = raiseError("a leaf Variable that requires grad is being used in an in-place operation.")
             return self
         }
-        if !isMeta { fillScalar(value) }
+        if !isMeta { backend(device)?.fill(self, with: value) }
         storage.bumpVersion()
         if Tensor.needsGrad([self]) {
             recordInPlace("FillBackward0", others: []) { g in [Tensor.zerosLike(g)] }
@@ -104,18 +103,9 @@ extension Tensor {
     /// `add_(other, alpha:)`: `self += alpha * other`.
     @discardableResult
     public func add_(_ other: Tensor, alpha: Double = 1) -> Tensor {
-        if !Tensor.needsGrad([self, other]), dtype == .float32, other.dtype == .float32, isContiguous,
-           other.isContiguous, other.shape == shape, device == .cpu, other.device == .cpu {
-            // Fast path used by gradient accumulation and optimizers.
-            axpy(Float(alpha), other.pointer(Float.self), pointer(Float.self), numel)
-            storage.bumpVersion()
-            return self
-        }
-        if !Tensor.needsGrad([self, other]), alpha == 1, dtype == .float32, isContiguous, device == .cpu,
-           other.device == .cpu, case .success(let s) = broadcastShapes(shape, other.shape), s == shape {
-            // In place with broadcasting (a Linear layer's bias): no temporary result.
-            let o = other.rawCast(.float32).rawExpand(shape)
-            staticBinaryLoop(AddF<Float>.self, self, o, self)
+        // Gradient accumulation, optimizers and bias adds: the backend's in-place kernel, if any.
+        if !Tensor.needsGrad([self, other]), other.device == device, !isMeta,
+           backend(device)?.addInPlace(self, other, alpha: alpha) == true {
             storage.bumpVersion()
             return self
         }
@@ -139,8 +129,7 @@ extension Tensor {
     }
     @discardableResult
     public func mul_(_ value: Double) -> Tensor {
-        if !Tensor.needsGrad([self]), dtype == .float32, isContiguous, device == .cpu {
-            scale(Float(value), pointer(Float.self), numel)
+        if !Tensor.needsGrad([self]), !isMeta, backend(device)?.scaleInPlace(self, by: value) == true {
             storage.bumpVersion()
             return self
         }
@@ -181,22 +170,4 @@ extension Tensor {
     public func sqrt_() -> Tensor { writeValues(noGrad { sqrt() }); return self }
     @discardableResult
     public func relu_() -> Tensor { writeValues(noGrad { relu() }); return self }
-}
-
-/// y += a·x on contiguous floats.
-func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    let P = UncheckedSendable((x, y))
-    parallelFor(n, grain: 1 << 16) { r in
-        let (x, y) = P.value
-        if a == 1 { for i in r { y[i] += x[i] } } else { for i in r { y[i] += a * x[i] } }
-    }
-}
-
-/// x *= a on contiguous floats.
-func scale(_ a: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
-    let P = UncheckedSendable(x)
-    parallelFor(n, grain: 1 << 16) { r in
-        let x = P.value
-        for i in r { x[i] *= a }
-    }
 }

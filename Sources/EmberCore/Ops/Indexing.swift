@@ -42,26 +42,8 @@ extension Tensor {
         guard let idx = indexValues(index, size: ndim == 0 ? 1 : shape[d], dim: d, op: "index_select") else {
             return Tensor(metaShape: outShape, dtype: dtype)
         }
-        let out = Tensor(shape: outShape, dtype: dtype, device: .cpu, zeroed: false)
-        if ndim == 0 { cpuCopy(from: self, to: out); return out }
-        if d == 0 && isContiguous {
-            // Whole rows (embedding lookups): one memcpy each.
-            let rowBytes = (numel / Swift.max(shape[0], 1)) * dtype.itemSize
-            let src = storage.data! + storageOffset * dtype.itemSize, dst = out.storage.data!
-            for (j, i) in idx.enumerated() where rowBytes > 0 {
-                (dst + j * rowBytes).copyMemory(from: src + i * rowBytes, byteCount: rowBytes)
-            }
-        } else {
-        for (j, i) in idx.enumerated() {
-            let src = Tensor(storage: storage, shape: shape.enumerated().filter { $0.offset != d }.map { $0.element },
-                             strides: strides.enumerated().filter { $0.offset != d }.map { $0.element },
-                             storageOffset: storageOffset + i * strides[d], dtype: dtype)
-            let dst = Tensor(storage: out.storage, shape: src.shape,
-                             strides: out.strides.enumerated().filter { $0.offset != d }.map { $0.element },
-                             storageOffset: j * out.strides[d], dtype: dtype)
-            cpuCopy(from: src, to: dst)
-        }
-        }
+        let out = Tensor(shape: outShape, dtype: dtype, device: device, zeroed: false)
+        backend(device)?.indexSelect(self, dim: d, index: index, values: idx, into: out)
         if Tensor.needsGrad([self]) {
             let inShape = shape
             out.recordGrad("IndexSelectBackward0", [self]) { g in
@@ -78,7 +60,7 @@ extension Tensor {
         let out = noGrad { self.clone() }
         if isMeta { return out }
         guard let idx = indexValues(index, size: shape[d], dim: d, op: "index_add") else { return out }
-        out.indexAddInPlace(d, idx, source)
+        out.indexAddInPlace(d, index, idx, source)
         if Tensor.needsGrad([self, source]) {
             out.recordGrad("IndexAddBackward0", [self, source]) { g in [g, g.indexSelect(d, index)] }
         }
@@ -87,16 +69,9 @@ extension Tensor {
 
     /// Adds `source` slices into self at `idx` along `d` (no autograd). Contiguous float32 along
     /// dim 0 (embedding gradients) runs as row additions without temporaries.
-    func indexAddInPlace(_ d: Int, _ idx: [Int], _ source: Tensor) {
+    func indexAddInPlace(_ d: Int, _ index: Tensor, _ idx: [Int], _ source: Tensor) {
         let src = source.rawCast(dtype)
-        if d == 0 && dtype == .float32 && isContiguous && device == .cpu {
-            let s = src.contiguous()
-            let row = numel / Swift.max(shape[0], 1)
-            let op = pointer(Float.self), sp = s.pointer(Float.self)
-            for (j, i) in idx.enumerated() {
-                let o = op + i * row, x = sp + j * row
-                for k in 0..<row { o[k] += x[k] }
-            }
+        if d == 0, backend(device)?.indexAddRows(self, index: index, values: idx, source: src) == true {
             storage.bumpVersion()
             return
         }
@@ -120,17 +95,21 @@ extension Tensor {
         if isMeta { return out }
         let size = ndim == 0 ? 1 : shape[d]
         guard let idx = indexValues(index, size: size, dim: d, op: "gather") else { return out }
+        // Element by element on the host (any device): the book's models gather only small tensors.
+        let x = hostCopy()
+        let result = Tensor(shape: index.shape, dtype: dtype, device: .cpu, zeroed: false)
         let ish = index.shape
         var pos = [Int](repeating: 0, count: ish.count)
         for lin in 0..<idx.count {
-            var off = storageOffset
-            if ndim == 0 { off += idx[lin] * 0 } else {
-                for k in 0..<ish.count { off += (k == d ? idx[lin] : pos[k]) * strides[k] }
+            var off = x.storageOffset
+            if ndim > 0 {
+                for k in 0..<ish.count { off += (k == d ? idx[lin] : pos[k]) * x.strides[k] }
             }
-            copyElement(from: self, offset: off, to: out, index: lin)
+            copyElement(from: x, offset: off, to: result, index: lin)
             var k = ish.count - 1
             while k >= 0 { pos[k] += 1; if pos[k] < ish[k] { break }; pos[k] = 0; k -= 1 }
         }
+        copyElements(from: result, to: out)
         if Tensor.needsGrad([self]) {
             let inShape = shape
             out.recordGrad("GatherBackward0", [self]) { g in
@@ -154,8 +133,9 @@ extension Tensor {
         let out = noGrad { self.clone() }
         if isMeta { return out }
         guard let idx = indexValues(index, size: ndim == 0 ? 1 : shape[d], dim: d, op: "scatter") else { return out }
-        let s = src.rawCast(dtype).contiguous()
-        let sp = s.rawExpand(s.shape)
+        // Element by element on the host (any device), written back to `out` at the end.
+        let sp = src.rawCast(dtype).hostCopy()
+        let result = out.hostCopy()
         // Walk index positions in row-major order; src is read at the same position.
         let ish = index.shape
         var pos = [Int](repeating: 0, count: ish.count)
@@ -163,13 +143,14 @@ extension Tensor {
             var dstOff = 0, srcOff = 0
             for k in 0..<ish.count {
                 let p = k == d ? idx[lin] : pos[k]
-                dstOff += p * out.strides[k]
+                dstOff += p * result.strides[k]
                 srcOff += pos[k] * sp.strides[k]
             }
-            addOrSet(out, dstOff, sp, srcOff, accumulate)
+            addOrSet(result, dstOff, sp, srcOff, accumulate)
             var k = ish.count - 1
             while k >= 0 { pos[k] += 1; if pos[k] < ish[k] { break }; pos[k] = 0; k -= 1 }
         }
+        if result !== out { copyElements(from: result, to: out) }
         if Tensor.needsGrad([self, src]) {
             out.recordGrad(accumulate ? "ScatterAddBackward0" : "ScatterBackward0", [self, src]) { g in
                 [accumulate ? g : g.scatter(d, index, Tensor.zerosLike(src).to(g.dtype)), g.gather(d, index)]
@@ -188,7 +169,7 @@ extension Tensor {
             var r = i
             for k in 0..<ndim { coords.append(Int64(r / Swift.max(st[k], 1))); r %= Swift.max(st[k], 1) }
         }
-        return Tensor(array: coords, shape: [coords.count / Swift.max(ndim, 1), ndim])
+        return Tensor(array: coords, shape: [coords.count / Swift.max(ndim, 1), ndim]).to(device)
     }
 
     /// `one_hot(num_classes)` of an int64 tensor: shape + [numClasses], int64.
@@ -201,7 +182,7 @@ extension Tensor {
         }
         var out = [Int64](repeating: 0, count: vals.count * n)
         for (i, v) in vals.enumerated() { out[i * n + Int(v)] = 1 }
-        return Tensor(array: out, shape: shape + [n])
+        return Tensor(array: out, shape: shape + [n]).to(device)
     }
 
     /// `bincount(weights, minlength)` of a 1-D non-negative integer tensor.
@@ -233,7 +214,7 @@ extension Tensor {
         if ndim > 0 { outShape[d] = k }
         if isMeta { return (Tensor(metaShape: outShape, dtype: dtype), Tensor(metaShape: outShape, dtype: .int64)) }
         let moved = ndim == 0 ? self : self.rawTranspose(d, ndim - 1)
-        let (x, rows, len) = moved.rowsForReduction([], as: .float64)
+        let (x, rows, len) = moved.hostCopy().rowsForReduction([], as: .float64)
         _ = len
         let p = x.pointer(Double.self)
         var vals = [Double](), idxs = [Int64]()
@@ -251,8 +232,8 @@ extension Tensor {
             for i in order.prefix(k) { vals.append(row[i]); idxs.append(Int64(i)) }
         }
         let movedShape = moved.shape.dropLast() + [k]
-        let v = Tensor(array: vals, shape: Array(movedShape)).to(dtype)
-        let ix = Tensor(array: idxs, shape: Array(movedShape))
+        let v = Tensor(array: vals, shape: Array(movedShape)).to(dtype).to(device)
+        let ix = Tensor(array: idxs, shape: Array(movedShape)).to(device)
         let values = ndim == 0 ? v.reshape([]) : v.rawTranspose(d, ndim - 1).contiguous()
         let indices = ndim == 0 ? ix.reshape([]) : ix.rawTranspose(d, ndim - 1).contiguous()
         if Tensor.needsGrad([self]) {
@@ -301,7 +282,7 @@ extension Tensor {
     public func indexAdd_(_ dim: Int, _ index: Tensor, _ source: Tensor) -> Tensor {
         guard let d = checkedDim(dim), !isMeta else { return self }
         guard let idx = indexValues(index, size: shape[d], dim: d, op: "index_add_") else { return self }
-        indexAddInPlace(d, idx, source)
+        indexAddInPlace(d, index, idx, source)
         return self
     }
 }

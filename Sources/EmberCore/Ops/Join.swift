@@ -28,12 +28,9 @@ extension Tensor {
         var start = 0
         for t in parts {
             let len = t.shape[d]
-            var st = out.strides
-            _ = st
             let dst = Tensor(storage: out.storage, shape: t.shape, strides: out.strides,
                              storageOffset: start * out.strides[d], dtype: dt)
-            st = []
-            cpuCopy(from: t, to: dst)
+            copyElements(from: t, to: dst)
             start += len
         }
         if Tensor.needsGrad(parts) {
@@ -71,7 +68,7 @@ extension Tensor {
         let maskT = Tensor(shape: [r, c], dtype: .bool, device: .cpu)
         let p = maskT.pointer(Bool.self)
         for i in 0..<r { for j in 0..<c { p[i * c + j] = lower ? (j - i <= diagonal) : (j - i >= diagonal) } }
-        let mask = isMeta ? Tensor(metaShape: [r, c], dtype: .bool) : maskT
+        let mask = isMeta ? Tensor(metaShape: [r, c], dtype: .bool) : maskT.to(device)
         return Tensor.where(mask, self, Tensor.zeros([], dtype: dtype, device: device))
     }
 }

@@ -38,11 +38,7 @@ extension Tensor {
             x = Tensor(storage: x.storage, shape: perm.map { x.shape[$0] }, strides: perm.map { x.strides[$0] },
                        storageOffset: x.storageOffset, dtype: dt)
         }
-        if !x.isContiguous {
-            let c = Tensor(shape: x.shape, dtype: dt, device: .cpu, zeroed: false)
-            cpuCopy(from: x, to: c)
-            x = c
-        }
+        x = x.rawContiguous()
         let len = dims.reduce(1) { $0 * shape[$1] }
         return (x, numel / Swift.max(len, 1), len)
     }
@@ -54,7 +50,7 @@ extension Tensor {
         let outShape = reducedShape(ds, keepdim: keepdim)
         let out = Tensor(shape: outShape, dtype: dt, device: device, zeroed: false)
         if isMeta { return out }
-        cpuReduce(.sum, ds, into: out)
+        backend(device)?.reduce(.sum, self, dims: ds, into: out)
         if Tensor.needsGrad([self]) {
             let inShape = shape
             // PyTorch: `t.sum()` is SumBackward0, `t.sum(dim)` SumBackward1 (two overloads).
@@ -81,7 +77,7 @@ extension Tensor {
         let outShape = reducedShape(ds, keepdim: keepdim)
         let out = Tensor(shape: outShape, dtype: dtype, device: device, zeroed: false)
         if isMeta { return out }
-        cpuReduce(.mean, ds, into: out)
+        backend(device)?.reduce(.mean, self, dims: ds, into: out)
         if Tensor.needsGrad([self]) {
             let inShape = shape
             out.recordGrad(dims == nil ? "MeanBackward0" : "MeanBackward1", [self]) { g in
@@ -116,7 +112,7 @@ extension Tensor {
         let dt = dtype.isFloatingPoint ? dtype : .int64
         let out = Tensor(shape: reducedShape(ds, keepdim: keepdim), dtype: dt, device: device, zeroed: false)
         if isMeta { return out }
-        cpuReduce(.prod, ds, into: out)
+        backend(device)?.reduce(.prod, self, dims: ds, into: out)
         if Tensor.needsGrad([self]) {
             let x = self, y = out.detach()   // a detached alias: the graph holds no cycle
             out.recordGrad("ProdBackward1", [x], saving: [x], savingOutput: true) { g in
@@ -133,7 +129,7 @@ extension Tensor {
     public func all(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
         guard let ds = reductionDims(dims) else { return Tensor(metaShape: [], dtype: .bool) }
         let out = Tensor(shape: reducedShape(ds, keepdim: keepdim), dtype: .bool, device: device, zeroed: false)
-        if !isMeta { cpuReduce(.all, ds, into: out) }
+        if !isMeta { backend(device)?.reduce(.all, self, dims: ds, into: out) }
         return out
     }
     public func all(_ dim: Int, keepdim: Bool = false) -> Tensor { all(dims: [dim], keepdim: keepdim) }
@@ -141,7 +137,7 @@ extension Tensor {
     public func any(dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
         guard let ds = reductionDims(dims) else { return Tensor(metaShape: [], dtype: .bool) }
         let out = Tensor(shape: reducedShape(ds, keepdim: keepdim), dtype: .bool, device: device, zeroed: false)
-        if !isMeta { cpuReduce(.any, ds, into: out) }
+        if !isMeta { backend(device)?.reduce(.any, self, dims: ds, into: out) }
         return out
     }
     public func any(_ dim: Int, keepdim: Bool = false) -> Tensor { any(dims: [dim], keepdim: keepdim) }
@@ -182,52 +178,7 @@ extension Tensor {
         let values = Tensor(shape: outShape, dtype: dtype, device: device, zeroed: false)
         let indices = Tensor(shape: outShape, dtype: .int64, device: device, zeroed: false)
         if isMeta { return (values, indices) }
-        let kt = kernelType(dtype)
-        let (x, rows, len) = rowsForReduction(ds, as: kt)
-        let ip = indices.pointer(Int64.self)
-        let vals = Tensor(shape: [rows], dtype: kt, device: .cpu, zeroed: false)
-        struct V: DTypeVisitor {
-            let x: Tensor, vals: Tensor, ip: UnsafeMutablePointer<Int64>, rows: Int, len: Int, largest: Bool
-            func visit<T: TensorScalar>(_: T.Type) {
-                if T.self == Float.self { run(Float.self) } else if T.self == Double.self { run(Double.self) }
-                else if T.self == Int64.self { runInt() } else { runBool() }
-            }
-            func run<F: BinaryFloatingPoint & TensorScalar>(_: F.Type) {
-                let p = x.pointer(F.self), vp = vals.pointer(F.self)
-                for r in 0..<rows {
-                    let row = p + r * len
-                    var best = row[0], bi = 0
-                    if !best.isNaN {
-                        for i in 1..<Swift.max(len, 1) {
-                            let v = row[i]
-                            if v.isNaN { best = v; bi = i; break }
-                            if largest ? v > best : v < best { best = v; bi = i }
-                        }
-                    }
-                    vp[r] = best; ip[r] = Int64(bi)
-                }
-            }
-            func runInt() {
-                let p = x.pointer(Int64.self), vp = vals.pointer(Int64.self)
-                for r in 0..<rows {
-                    let row = p + r * len
-                    var best = row[0], bi = 0
-                    for i in 1..<Swift.max(len, 1) where largest ? row[i] > best : row[i] < best { best = row[i]; bi = i }
-                    vp[r] = best; ip[r] = Int64(bi)
-                }
-            }
-            func runBool() {
-                let p = x.pointer(Bool.self), vp = vals.pointer(Bool.self)
-                for r in 0..<rows {
-                    let row = p + r * len
-                    var best = row[0], bi = 0
-                    for i in 1..<Swift.max(len, 1) where (largest ? (row[i] && !best) : (!row[i] && best)) { best = row[i]; bi = i }
-                    vp[r] = best; ip[r] = Int64(bi)
-                }
-            }
-        }
-        visitDType(kt, V(x: x, vals: vals, ip: ip, rows: rows, len: len, largest: largest))
-        cpuCopy(from: vals.rawReshape(outShape), to: values)
+        backend(device)?.extremum(self, dim: ndim == 0 ? nil : d, largest: largest, values: values, indices: indices)
         if Tensor.needsGrad([self]) {
             let inShape = shape
             values.recordGrad(largest ? "MaxBackward0" : "MinBackward0", [self]) { g in
@@ -259,8 +210,10 @@ extension Tensor {
         let out = Tensor(shape: shape, dtype: dt, device: device, zeroed: false)
         if isMeta || numel == 0 { return out }
         let kt = kernelType(dt)
-        let moved = ndim == 0 ? self : self.transpose(d, -1)
-        let (x, rows, len) = noGrad { moved.contiguous().rowsForReduction([], as: kt) }
+        // A running sum is sequential: computed on the host for every device.
+        let host = hostCopy()
+        let moved = ndim == 0 ? host : host.rawTranspose(d, ndim - 1)
+        let (x, rows, len) = moved.rawContiguous().rowsForReduction([], as: kt)
         let len2 = ndim == 0 ? 1 : shape[d]
         _ = len
         let res = Tensor(shape: x.shape, dtype: kt, device: .cpu, zeroed: false)
@@ -275,7 +228,7 @@ extension Tensor {
             for r in 0..<(numel / len2) { var acc: Float = 0; for i in 0..<len2 { acc += p[r * len2 + i]; q[r * len2 + i] = acc } }
         }
         let back = ndim == 0 ? res : Tensor(storage: res.storage, shape: res.shape, strides: res.strides, storageOffset: 0, dtype: kt).transpose(d, -1)
-        noGrad { cpuCopy(from: back, to: out) }
+        copyElements(from: back, to: out)
         if Tensor.needsGrad([self]) {
             out.recordGrad("CumsumBackward0", [self]) { g in [g.flip(d).cumsum(d).flip(d)] }
         }
@@ -293,85 +246,3 @@ extension Tensor {
 
 enum ReduceOp { case sum, mean, prod, all, any }
 
-extension Tensor {
-    /// Runs a reduction on the CPU into `out` (already shaped).
-    func cpuReduce(_ op: ReduceOp, _ dims: [Int], into out: Tensor) {
-        let kt: DType = (op == .all || op == .any) ? .bool : kernelType(out.dtype)
-        let len = dims.reduce(1) { $0 * shape[$1] }
-        let rows = numel / Swift.max(len, 1)
-        let res = Tensor(shape: [rows], dtype: kt, device: .cpu, zeroed: false)
-        // Fast path: reducing the leading dims of a contiguous float32 tensor sums whole rows
-        // (bias gradients); no transpose copy.
-        let leading = dims == Array(0..<dims.count)
-        if kt == .float32 && dtype == .float32 && isContiguous && leading && (op == .sum || op == .mean) && len > 1 && rows > 1 {
-            let p = pointer(Float.self), q = res.pointer(Float.self)
-            let P = UncheckedSendable((p, q))
-            parallelFor(rows, grain: 256) { r in
-                let (p, q) = P.value
-                for j in r { q[j] = 0 }
-                for i in 0..<len {
-                    let row = p + i * rows
-                    for j in r { q[j] += row[j] }
-                }
-                if op == .mean { for j in r { q[j] /= Float(len) } }
-            }
-            cpuCopy(from: res.rawReshape(out.shape), to: out)
-            return
-        }
-        let (x, _, _) = rowsForReduction(dims, as: kt == .bool ? .bool : kt)
-        switch kt {
-        case .float32:
-            let p = x.pointer(Float.self), q = res.pointer(Float.self)
-            let P = UncheckedSendable((p, q))
-            parallelFor(rows, grain: Swift.max(1, 65536 / Swift.max(len, 1))) { r in
-                let (p, q) = P.value
-                for row in r { q[row] = reduceFloatRow(p + row * len, len, op) }
-            }
-        case .float64:
-            let p = x.pointer(Double.self), q = res.pointer(Double.self)
-            for row in 0..<rows {
-                var acc: Double = op == .prod ? 1 : 0
-                for i in 0..<len { if op == .prod { acc *= p[row * len + i] } else { acc += p[row * len + i] } }
-                q[row] = op == .mean ? acc / Double(len) : acc
-            }
-        case .int64:
-            let p = x.pointer(Int64.self), q = res.pointer(Int64.self)
-            for row in 0..<rows {
-                var acc: Int64 = op == .prod ? 1 : 0
-                for i in 0..<len { if op == .prod { acc = acc &* p[row * len + i] } else { acc = acc &+ p[row * len + i] } }
-                q[row] = acc
-            }
-        default:
-            let p = x.pointer(Bool.self), q = res.pointer(Bool.self)
-            for row in 0..<rows {
-                var acc = op == .all
-                for i in 0..<len { if op == .all { if !p[row * len + i] { acc = false; break } } else if p[row * len + i] { acc = true; break } }
-                q[row] = acc
-            }
-        }
-        cpuCopy(from: res.rawReshape(out.shape), to: out)
-    }
-}
-
-/// Sums (or multiplies) one contiguous float32 row. Sums use 16 float lanes per block and add
-/// the blocks in double, close to PyTorch's cascade summation in accuracy.
-@inline(__always)
-func reduceFloatRow(_ p: UnsafePointer<Float>, _ len: Int, _ op: ReduceOp) -> Float {
-    if op == .prod {
-        var acc: Float = 1
-        for i in 0..<len { acc *= p[i] }
-        return acc
-    }
-    var total = 0.0
-    var i = 0
-    while i + 256 <= len {
-        var acc = SIMD16<Float>(repeating: 0)
-        for k in Swift.stride(from: i, to: i + 256, by: 16) { acc += UnsafeRawPointer(p + k).loadUnaligned(as: SIMD16<Float>.self) }
-        total += Double(acc.sum())
-        i += 256
-    }
-    var tail: Float = 0
-    while i < len { tail += p[i]; i += 1 }
-    total += Double(tail)
-    return op == .mean ? Float(total / Double(len)) : Float(total)
-}

@@ -8,7 +8,13 @@ extension Tensor {
     func fillRandom(_ fill32: (UnsafeMutableBufferPointer<Float>, Bool) throws(RandomError) -> Void,
                     _ fill64: (UnsafeMutableBufferPointer<Double>, Bool) throws(RandomError) -> Void) {
         guard device == .cpu else {
-            if !isMeta { _ = raiseError("random fills run on the CPU only; got a tensor on \(device)") }
+            // Draws come from the CPU generator on every device, so a seed gives the same numbers
+            // everywhere; an accelerator receives them as a copy.
+            if isMeta { return }
+            let host = Tensor(shape: shape, dtype: dtype, device: .cpu, zeroed: false)
+            host.fillRandom(fill32, fill64)
+            copyElements(from: host, to: self)
+            storage.bumpVersion()
             return
         }
         let contiguous = isContiguous
@@ -93,7 +99,7 @@ extension Tensor {
     /// `torch.bernoulli(self)`: 0/1 draws with probabilities `self` (float32/float64).
     public func bernoulli(generator: Generator? = nil) -> Tensor {
         let g = generator ?? .default
-        let probs = self.contiguous().rawCast(dtype == .float64 ? .float64 : .float32)
+        let probs = self.rawCast(dtype == .float64 ? .float64 : .float32).hostCopy()
         let out = Tensor(shape: shape, dtype: probs.dtype, device: .cpu, zeroed: false)
         do {
             if probs.dtype == .float64 {
@@ -104,7 +110,7 @@ extension Tensor {
                                     probabilities: UnsafeBufferPointer(start: probs.pointer(Float.self), count: numel))
             }
         } catch { return raiseError(error.description, shape: shape, dtype: dtype) }
-        return out.to(dtype)
+        return out.to(dtype).to(device)
     }
 
     /// `bernoulli_(p)` in place with a scalar probability.
@@ -142,13 +148,13 @@ extension Tensor {
         do {
             let result: [Int64]
             if dtype == .float64 {
-                let p = contiguous()
+                let p = hostCopy()
                 result = try g.multinomial(UnsafeBufferPointer(start: p.pointer(Double.self), count: numel), categories: cats, numSamples: numSamples, replacement: replacement)
             } else {
-                let p = contiguous().rawCast(.float32)
+                let p = rawCast(.float32).hostCopy()
                 result = try g.multinomial(UnsafeBufferPointer(start: p.pointer(Float.self), count: numel), categories: cats, numSamples: numSamples, replacement: replacement)
             }
-            return Tensor(array: result, shape: ndim == 2 ? [rows, numSamples] : [numSamples])
+            return Tensor(array: result, shape: ndim == 2 ? [rows, numSamples] : [numSamples]).to(device)
         } catch {
             return raiseError(error.description, dtype: .int64)
         }

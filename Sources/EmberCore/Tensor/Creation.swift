@@ -150,7 +150,7 @@ extension Tensor {
     /// integer fill value: pass `dtype: .int64`).
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
         let t = Tensor(shape: shape, dtype: dtype, device: device, zeroed: false)
-        if device == .cpu { t.fillScalar(value) }
+        if device != .meta { backend(device)?.fill(t, with: value) }
         return t
     }
 
@@ -168,9 +168,9 @@ extension Tensor {
     public static func arange(_ start: Int, _ end: Int, _ step: Int = 1, dtype: DType = .int64, device: Device = .cpu) -> Tensor {
         guard step != 0 else { return raiseError("step must be nonzero") }
         let n = Swift.max(0, (end - start + step - (step > 0 ? 1 : -1)) / step)
-        let t = Tensor(shape: [n], dtype: dtype, device: device)
-        if device == .cpu { t.fill(fromInts: (0..<n).map { Int64(start + $0 * step) }) }
-        return t
+        let t = Tensor(shape: [n], dtype: dtype, device: device.hostOrMeta)
+        if !t.isMeta { t.fill(fromInts: (0..<n).map { Int64(start + $0 * step) }) }
+        return t.to(device)
     }
 
     /// `torch.arange(start, end, step)` with floating arguments (float32 unless `dtype` says otherwise):
@@ -178,16 +178,17 @@ extension Tensor {
     public static func arange(_ start: Double, _ end: Double, _ step: Double = 1, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
         guard step != 0 else { return raiseError("step must be nonzero") }
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
-        let t = Tensor(shape: [n], dtype: dtype, device: device)
-        if device == .cpu { t.fill(fromDoubles: (0..<n).map { start + Double($0) * step }) }
-        return t
+        let t = Tensor(shape: [n], dtype: dtype, device: device.hostOrMeta)
+        if !t.isMeta { t.fill(fromDoubles: (0..<n).map { start + Double($0) * step }) }
+        return t.to(device)
     }
 
     /// `torch.linspace(start, end, steps)`: PyTorch computes the first half from `start` and the
     /// second half backwards from `end`, so both endpoints are exact.
     public static func linspace(_ start: Double, _ end: Double, steps: Int, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
+        guard device == .cpu else { return linspace(start, end, steps: steps, dtype: dtype, device: device.hostOrMeta).to(device) }
         let t = Tensor(shape: [steps], dtype: dtype, device: device)
-        guard device == .cpu, steps > 0 else { return t }
+        guard steps > 0 else { return t }
         if steps == 1 { t.fill(fromDoubles: [start]); return t }
         if dtype == .float32 {
             // Float arithmetic as ATen's CPU kernel does it for float32; its `start + step * i`
@@ -212,38 +213,12 @@ extension Tensor {
     /// `torch.eye(n, m)`.
     public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
         let cols = m ?? n
-        let t = zeros([n, cols], dtype: dtype, device: device)
-        if device == .cpu {
+        let t = zeros([n, cols], dtype: dtype, device: device.hostOrMeta)
+        if !t.isMeta {
             var v = [Double](repeating: 0, count: n * cols)
             for i in 0..<Swift.min(n, cols) { v[i * cols + i] = 1 }
             t.fill(fromDoubles: v)
         }
-        return t
-    }
-
-    /// Sets every element to `value` (CPU, any layout). Used by `fill_` and the factories.
-    func fillScalar(_ value: Double) {
-        struct V: DTypeVisitor {
-            let t: Tensor, value: Double
-            func visit<T: TensorScalar>(_: T.Type) {
-                let v: T = (T.dtype.isFloatingPoint || value != value.rounded(.towardZero))
-                    ? convertScalar(value, to: T.self) : T(fromInt64: truncatingToInt64(value))
-                let p = t.pointer(T.self)
-                if t.isContiguous {
-                    let n = t.numel
-                    let ps = UncheckedSendable(p)
-                    parallelFor(n, grain: 1 << 17) { r in
-                        (ps.value + r.lowerBound).initialize(repeating: v, count: r.count)
-                    }
-                    return
-                }
-                let layout = CollapsedLayout(shape: t.shape, strides: [t.strides])
-                let inner = layout.shape.last!, s = layout.strides[0].last!
-                forEachRun(layout) { _, off in
-                    for i in 0..<inner { p[off[0] + i * s] = v }
-                }
-            }
-        }
-        if numel > 0 { visitDType(dtype, V(t: self, value: value)) }
+        return t.to(device)
     }
 }

@@ -34,6 +34,9 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Where factories build values before moving them: the CPU, or `meta` for `meta`.
+    var hostOrMeta: Device { self == .meta ? .meta : .cpu }
+
     public var description: String {
         if let i = index { return "\(type):\(i)" }
         return type

@@ -18,10 +18,23 @@ public final class Storage: @unchecked Sendable {
     public let owner: AnyObject?
     private let ownsMemory: Bool
 
-    /// Allocates `byteCount` bytes on `device` (zero-filled on the CPU).
+    /// Allocates `byteCount` bytes on `device`, zero-filled when `zeroed`. On an accelerator the
+    /// backend's memory object becomes ``owner`` and ``data`` stays nil. On a device that is not
+    /// available this raises the reason (``Device/unavailableReason``) and holds no bytes.
     public init(byteCount: Int, device: Device = .cpu, zeroed: Bool = true) {
         self.byteCount = byteCount
         self.device = device
+        if device != .cpu && device != .meta {
+            if let reason = BackendRegistry.unavailableReason(device) {
+                ErrorCapture.raise(EmberError(.runtime, "\(device) is not available: \(reason)"))
+                owner = nil
+            } else {
+                owner = BackendRegistry.backend(for: device)?.allocate(byteCount: byteCount, zeroed: zeroed, device: device)
+            }
+            data = nil
+            ownsMemory = false
+            return
+        }
         self.owner = nil
         if device == .cpu && byteCount > 0 {
             let p = CachingAllocator.allocate(byteCount)
