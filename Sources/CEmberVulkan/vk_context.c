@@ -285,12 +285,17 @@ int ember_vk_device_count(void) {
     return rc && !C.phys ? 0 : n;
 }
 
-const char *ember_vk_device_name(void) { return C.init_rc == 0 && C.init_done ? C.name : ""; }
-const char *ember_vk_device_info(void) { return C.init_rc == 0 && C.init_done ? C.info : ""; }
-uint64_t ember_vk_max_binding_bytes(void) { return C.init_done && !C.init_rc ? C.props.limits.maxStorageBufferRange : 0; }
-uint64_t ember_vk_binding_offset_alignment(void) {
-    return C.init_done && !C.init_rc ? C.props.limits.minStorageBufferOffsetAlignment : 0;
+/* Getters take the lock so that a caller racing the first init sees either nothing or the result. */
+static int ready(void) {
+    pthread_mutex_lock(&C.lock);
+    int ok = C.init_done && !C.init_rc;
+    pthread_mutex_unlock(&C.lock);
+    return ok;
 }
+const char *ember_vk_device_name(void) { return ready() ? C.name : ""; }
+const char *ember_vk_device_info(void) { return ready() ? C.info : ""; }
+uint64_t ember_vk_max_binding_bytes(void) { return ready() ? C.props.limits.maxStorageBufferRange : 0; }
+uint64_t ember_vk_binding_offset_alignment(void) { return ready() ? C.props.limits.minStorageBufferOffsetAlignment : 0; }
 int ember_vk_uses_staging(void) {
     pthread_mutex_lock(&C.lock);
     int staging = C.init_done && !C.init_rc && !C.mapped_storage;
@@ -305,6 +310,16 @@ int ember_vk_set_force_staging(int on) {
     pthread_mutex_unlock(&C.lock);
     return rc;
 }
-uint64_t ember_vk_submission_count(void) { return C.submissions; }
-uint64_t ember_vk_dispatch_count(void) { return C.dispatches; }
+uint64_t ember_vk_submission_count(void) {
+    pthread_mutex_lock(&C.lock);
+    uint64_t n = C.submissions;
+    pthread_mutex_unlock(&C.lock);
+    return n;
+}
+uint64_t ember_vk_dispatch_count(void) {
+    pthread_mutex_lock(&C.lock);
+    uint64_t n = C.dispatches;
+    pthread_mutex_unlock(&C.lock);
+    return n;
+}
 #endif

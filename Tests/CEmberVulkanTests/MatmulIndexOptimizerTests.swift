@@ -100,7 +100,7 @@ final class MatmulIndexOptimizerTests: VulkanTestCase {
     /// Two AdamW steps against torch.optim.AdamW's formula (amsgrad off) evaluated in double.
     func testAdamWStep() {
         let n = 300
-        var p = (0..<n).map { Float(sin(Double($0))) }
+        let p = (0..<n).map { Float(sin(Double($0))) }
         let grads = [(0..<n).map { Float(cos(Double($0) * 0.3)) }, (0..<n).map { Float(sin(Double($0) * 0.7)) }]
         let lr: Float = 1e-2, b1: Float = 0.9, b2: Float = 0.95, eps: Float = 1e-8, wd: Float = 0.1
         onBothMemoryPaths { path in
@@ -125,6 +125,5 @@ final class MatmulIndexOptimizerTests: VulkanTestCase {
             assertClose(dm.floats(n), rm.map(Float.init), rtol: 1e-5, atol: 1e-6, "\(path): adamw exp_avg")
             assertClose(dv.floats(n), rv.map(Float.init), rtol: 1e-5, atol: 1e-7, "\(path): adamw exp_avg_sq")
         }
-        _ = p.removeLast()
     }
 }

@@ -1,4 +1,5 @@
 import CEmberVulkan
+import Foundation
 import XCTest
 
 /// The runtime without kernel numerics: memory paths, ordering, batching, deferred release, errors.
@@ -74,6 +75,23 @@ final class RuntimeTests: VulkanTestCase {
         }
     }
 
+    /// Several threads record and read at once: the runtime serialises them behind its lock.
+    func testConcurrentCallers() {
+        let failures = Counter()
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            let n = 200 + t
+            let x = (0..<n).map { Float($0 + t) }
+            let a = DeviceBuffer(x), b = DeviceBuffer(bytes: n * 4)
+            for _ in 0..<20 {
+                var push = EmberVkUnaryF32Push(in_offset: 0, out_offset: 0, n: UInt32(n), op: EMBER_VK_UNARY_NEG)
+                var raws: [OpaquePointer?] = [a.raw, b.raw]
+                let rc = ember_vk_dispatch_linear(Int32(EMBER_VK_KERNEL_UNARY_F32), &raws, nil, 2, &push, 16, 1)
+                if rc != 0 || b.floats(n) != x.map({ -$0 }) { failures.increment() }
+            }
+        }
+        XCTAssertEqual(failures.value, 0, "wrong results or errors under concurrent use")
+    }
+
     func testCopyAndFill() {
         onBothMemoryPaths { path in
             let a = DeviceBuffer((0..<64).map { UInt32($0) }), b = DeviceBuffer(bytes: 256, zeroed: true)
@@ -124,4 +142,12 @@ final class RuntimeTests: VulkanTestCase {
                        String(cString: ember_vk_last_error()))
         XCTAssertEqual(big.read(Float.self, count: 4, at: limit), [7, 7, 7, 7])
     }
+}
+
+/// A thread-safe count (Synchronization.Mutex needs macOS 15; the package supports macOS 14).
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

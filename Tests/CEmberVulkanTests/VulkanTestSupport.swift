@@ -11,7 +11,7 @@ enum VK {
         setenv("EMBER_VULKAN_VALIDATION", "1", 1)
         var err = [CChar](repeating: 0, count: 512)
         if ember_vk_init(&err, err.count) == 0 { return nil }
-        return String(cString: err)
+        return text(err)
     }()
 }
 
@@ -56,7 +56,7 @@ final class DeviceBuffer {
     init(bytes: Int, zeroed: Bool = false) {
         var err = [CChar](repeating: 0, count: 512)
         guard let b = ember_vk_buffer_create(bytes, zeroed ? 1 : 0, &err, err.count) else {
-            fatalError("ember_vk_buffer_create(\(bytes)): \(String(cString: err))")
+            fatalError("ember_vk_buffer_create(\(bytes)): \(text(err))")
         }
         raw = b
         self.bytes = bytes
@@ -159,4 +159,9 @@ func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, ato
     if worst >= 0 {
         XCTFail("\(what): element \(worst) is \(actual[worst]), expected \(expected[worst])", file: file, line: line)
     }
+}
+
+/// The NUL-terminated text in a C error buffer.
+func text(_ buffer: [CChar]) -> String {
+    buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }
