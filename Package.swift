@@ -21,6 +21,9 @@ let package = Package(
     targets: [
         // Hot float32 kernels in C: AVX2/FMA by target attribute with run-time dispatch (no flags).
         .target(name: "CEmberKernels"),
+        // Vulkan compute runtime and kernels in C. libvulkan is loaded with dlopen at run time: no link
+        // flags and no pkgConfig (which would add -lvulkan); without Vulkan headers it builds as stubs.
+        .target(name: "CEmberVulkan", exclude: ["shaders"]),
         .target(
             name: "EmberCore",
             dependencies: [
@@ -62,6 +65,7 @@ let package = Package(
             name: "EmberIOTests",
             dependencies: ["EmberIO", "EmberNN", .product(name: "OrderedCollections", package: "swift-collections")],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "CEmberVulkanTests", dependencies: ["CEmberVulkan"]),
         .testTarget(name: "EmberLLMTests", dependencies: ["EmberLLM"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
