@@ -28,6 +28,7 @@ let package = Package(
             name: "EmberCore",
             dependencies: [
                 "CEmberKernels",
+                "CEmberVulkan",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]),
         .target(

@@ -9,8 +9,9 @@
 /// Every kernel has a default implementation that runs the CPU backend on host copies of the
 /// operands and writes the results back (PyTorch's MPS backend calls the same idea its "CPU
 /// fallback"). A backend overrides the kernels it has natively; the defaults keep every op working
-/// meanwhile, at the cost of transfers. Kernels get operands already on the backend's device,
-/// already broadcast (`rawExpand`) where the op broadcasts, and an output of the final shape.
+/// meanwhile, at the cost of transfers. Kernels get operands already on the backend's device and
+/// an output of the final shape; operands are already broadcast (`rawExpand`) except where a
+/// kernel's documentation says otherwise.
 protocol Backend: AnyObject, Sendable {
     // MARK: Memory
 
@@ -38,8 +39,8 @@ protocol Backend: AnyObject, Sendable {
     /// `out = op(x)`; `out.dtype` is the op's result dtype.
     func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor)
 
-    /// `out = op(a, b)` computed in `computeType` (PyTorch's promoted type); `a`, `b` expanded to
-    /// `out.shape`.
+    /// `out = op(a, b)` computed in `computeType` (PyTorch's promoted type); `a`, `b` broadcast to
+    /// `out.shape` (the backend casts them first, then expands: casting the smaller tensor).
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, computeType: DType, into out: Tensor)
 
     /// `out = condition ? a : b`; all expanded to `out.shape`, `a` and `b` already in `out.dtype`.
@@ -131,7 +132,8 @@ enum BackendRegistry {
     static func backend(for device: Device) -> Backend? {
         switch device {
         case .cpu: return CPUBackend.shared
-        case .meta, .cuda, .vulkan: return nil
+        case .vulkan(let i): return VulkanBackend.backend(index: i)
+        case .meta, .cuda: return nil
         }
     }
 
@@ -139,7 +141,7 @@ enum BackendRegistry {
     static func unavailableReason(_ device: Device) -> String? {
         switch device {
         case .cpu, .meta: return nil
-        case .vulkan: return "Ember has no Vulkan backend in this build"
+        case .vulkan(let i): return VulkanBackend.unavailableReason(index: i)
         case .cuda: return "Ember has no CUDA backend in this build"
         }
     }

@@ -37,6 +37,14 @@ public func crossEntropy(_ logits: Tensor, _ targets: Tensor, ignoreIndex: Int =
     if logits.isMeta {
         return Tensor.empty(reduction == .none ? ct.lossShape : [], dtype: logits.dtype, device: .meta)
     }
+    if lossRunsOnDevice(logits) {
+        let rows = logits.ndim == 1 ? logits.unsqueeze(0) : logits
+        return nllOnDevice(rows.logSoftmax(1), ct, ignoreIndex: ignoreIndex, reduction: reduction)
+    }
+    if logits.device != .cpu {
+        // Spatial targets on an accelerator: computed on the host; the gradient flows back.
+        return crossEntropy(logits.to(.cpu), targets.to(.cpu), ignoreIndex: ignoreIndex, reduction: reduction).to(logits.device)
+    }
     let x = noGrad { ClassTargets.rowMatrix(logits.to(computeType)) }
     let lse = rowLogSumExp(x)
     let n = ct.rows, c = ct.classes, ignore = Int64(ignoreIndex)
@@ -174,6 +182,12 @@ public func nllLoss(_ input: Tensor, _ targets: Tensor, ignoreIndex: Int = -100,
     }
     if input.isMeta {
         return Tensor.empty(reduction == .none ? ct.lossShape : [], dtype: input.dtype, device: .meta)
+    }
+    if lossRunsOnDevice(input) {
+        return nllOnDevice(input.ndim == 1 ? input.unsqueeze(0) : input, ct, ignoreIndex: ignoreIndex, reduction: reduction)
+    }
+    if input.device != .cpu {
+        return nllLoss(input.to(.cpu), targets.to(.cpu), ignoreIndex: ignoreIndex, reduction: reduction).to(input.device)
     }
     let computeType: DType = input.dtype == .float64 ? .float64 : .float32
     let rows = noGrad { ClassTargets.rowMatrix(input.to(computeType)) }

@@ -46,7 +46,7 @@ func vectorNorm(_ t: Tensor, _ p: Double) -> Double {
         let ptr = t.floatPointer
         return norm(t.numel, p) { Double(ptr[$0]) }
     }
-    let d = t.to(.float64).contiguous()
+    let d = t.to(.cpu).to(.float64).contiguous()   // accumulated in Double on the host
     let ptr = d.doublePointer
     return norm(d.numel, p) { ptr[$0] }
 }
