@@ -195,7 +195,10 @@ final class VulkanDeviceTests: XCTestCase {
             loss.backward()
             return [loss] + params.map { $0.grad! }
         }
-        let c = run(.cpu), g = run(vk)
+        let c = run(.cpu)
+        let before = HostFallbacks.snapshot
+        let g = run(vk)
+        XCTAssertEqual(HostFallbacks.snapshot, before, "every kernel of the forward and backward pass runs on vulkan:0")
         for (i, name) in ["loss", "dWq", "dWk", "dW1", "db1"].enumerated() { assertSame(c[i], g[i], tol: 1e-4, name) }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The seam between the tensor core and the devices that compute.
 ///
 /// Ops in `Ops/` check shapes, dtypes and devices, promote types, allocate the output on the right
@@ -99,6 +101,7 @@ extension Backend {
         onHost([x], out) { h, o in CPUBackend.shared.reduce(op, h[0], dims: dims, into: o) }
     }
     func extremum(_ x: Tensor, dim: Int?, largest: Bool, values: Tensor, indices: Tensor) {
+        HostFallbacks.record(#function)
         let hv = Tensor(shape: values.shape, dtype: values.dtype, device: .cpu, zeroed: false)
         let hi = Tensor(shape: indices.shape, dtype: .int64, device: .cpu, zeroed: false)
         CPUBackend.shared.extremum(x.hostCopy(), dim: dim, largest: largest, values: hv, indices: hi)
@@ -116,12 +119,26 @@ extension Backend {
     }
 
     /// Runs `body` on host copies of `inputs` and a host output, then copies that output to `out`.
-    func onHost(_ inputs: [Tensor], _ out: Tensor, _ body: ([Tensor], Tensor) -> Void) {
+    /// `kernel` names the fallback in ``HostFallbacks``.
+    func onHost(_ inputs: [Tensor], _ out: Tensor, kernel: String = #function, _ body: ([Tensor], Tensor) -> Void) {
+        HostFallbacks.record(kernel)
         let host = inputs.map { $0.hostCopy() }
         let o = Tensor(shape: out.shape, dtype: out.dtype, device: .cpu, zeroed: false)
         body(host, o)
         copyElements(from: o, to: out)
     }
+}
+
+/// How often each kernel ran through the host fallback on a non-CPU device, by kernel name: the
+/// list of what an accelerator backend still lacks for a workload (tests assert the GPT's training
+/// step needs none).
+public enum HostFallbacks {
+    private static let counts = Mutex<[String: Int]>([:])
+
+    static func record(_ kernel: String) { counts.withLock { $0[kernel, default: 0] += 1 } }
+
+    /// The counts so far, e.g. `["reduce(_:_:dims:into:)": 3]`.
+    public static var snapshot: [String: Int] { counts.withLock { $0 } }
 }
 
 // MARK: - Registry

@@ -7,13 +7,13 @@ import CEmberVulkan
 extension VulkanBackend {
     func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
         guard out.computesInFloat32, let code = Self.unaryCode(op) else {
-            return onHost([x], out) { h, o in CPUBackend.shared.unary(op, h[0], into: o) }
+            return onHost([x], out, kernel: "unary \(op)") { h, o in CPUBackend.shared.unary(op, h[0], into: o) }
         }
         // As on the CPU: the input rounds to the result type first, then computes in float32.
         let src = x.rawCast(out.dtype).float32OnDevice().rawContiguous()
         let target = out.dtype == .float32 ? out : Tensor(shape: out.shape, dtype: .float32, device: out.device, zeroed: false)
         guard let s = VulkanOperand(src), let d = VulkanOperand(target) else {
-            return onHost([x], out) { h, o in CPUBackend.shared.unary(op, h[0], into: o) }
+            return onHost([x], out, kernel: "unary \(op)") { h, o in CPUBackend.shared.unary(op, h[0], into: o) }
         }
         var p = EmberVkUnaryF32Push()
         p.in_offset = s.offset; p.out_offset = d.offset; p.n = UInt32(out.numel); p.op = code
@@ -22,7 +22,7 @@ extension VulkanBackend {
     }
 
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, computeType ct: DType, into out: Tensor) {
-        let fallback = { self.onHost([a, b], out) { h, o in CPUBackend.shared.binary(op, h[0], h[1], computeType: ct, into: o) } }
+        let fallback = { self.onHost([a, b], out, kernel: "binary \(op) in \(ct)") { h, o in CPUBackend.shared.binary(op, h[0], h[1], computeType: ct, into: o) } }
         let floatCompute = kernelType(ct) == .float32
         if let code = Self.compareCode(op, boolOperands: ct == .bool), floatCompute || ct == .bool {
             let af = a.rawCast(ct).float32OnDevice().rawExpand(out.shape), bf = b.rawCast(ct).float32OnDevice().rawExpand(out.shape)
@@ -74,7 +74,7 @@ extension VulkanBackend {
     func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
         let code: UInt32? = op == .sum ? EMBER_VK_REDUCE_SUM : op == .mean ? EMBER_VK_REDUCE_MEAN : op == .prod ? EMBER_VK_REDUCE_PROD : nil
         guard let code, x.computesInFloat32, out.computesInFloat32 else {
-            return onHost([x], out) { h, o in CPUBackend.shared.reduce(op, h[0], dims: dims, into: o) }
+            return onHost([x], out, kernel: "reduce \(op)") { h, o in CPUBackend.shared.reduce(op, h[0], dims: dims, into: o) }
         }
         let xf = x.float32OnDevice()
         let target = out.dtype == .float32 && out.isContiguous ? out : Tensor(shape: out.shape, dtype: .float32, device: out.device, zeroed: false)
@@ -100,7 +100,7 @@ extension VulkanBackend {
                 ok = VulkanKernel.dispatch(EMBER_VK_KERNEL_REDUCE_ROWS_F32, [xo, oo], p, groups: UInt64(nrows))
             }
         }
-        if !ok { return onHost([x], out) { h, o in CPUBackend.shared.reduce(op, h[0], dims: dims, into: o) } }
+        if !ok { return onHost([x], out, kernel: "reduce \(op)") { h, o in CPUBackend.shared.reduce(op, h[0], dims: dims, into: o) } }
         if target !== out { copy(from: target, to: out) }
     }
 
@@ -121,6 +121,7 @@ extension VulkanBackend {
     }
 
     private func extremumOnHost(_ x: Tensor, dim: Int?, largest: Bool, values: Tensor, indices: Tensor) {
+        HostFallbacks.record("extremum(_:dim:largest:values:indices:)")
         let hv = Tensor(shape: values.shape, dtype: values.dtype, device: .cpu, zeroed: false)
         let hi = Tensor(shape: indices.shape, dtype: .int64, device: .cpu, zeroed: false)
         CPUBackend.shared.extremum(x.hostCopy(), dim: dim, largest: largest, values: hv, indices: hi)
