@@ -209,4 +209,25 @@ final class VulkanDeviceTests: XCTestCase {
         let b = Tensor.empty([3, 3], device: vk).normal_()
         assertSame(a, b, tol: 0, "normal_ on vulkan draws from the CPU generator")
     }
+
+    func testFusedAdamWStepMatchesTheFormula() {
+        // torch.optim.AdamW's update written out with tensor ops on the CPU, three steps.
+        let p0 = Tensor.randn([33, 5]), lr = 4e-4, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1
+        let p = p0.clone(), m = Tensor.zeros([33, 5]), v = Tensor.zeros([33, 5])
+        let vp = p0.to(vk), vm = Tensor.zeros([33, 5], device: vk), vv = Tensor.zeros([33, 5], device: vk)
+        for step in 1...3 {
+            let g = Tensor.randn([33, 5])
+            p.mul_(1 - lr * wd)
+            m.copy_(m * b1 + g * (1 - b1))
+            v.copy_(v * b2 + g * g * (1 - b2))
+            let bc1 = 1 - Foundation.pow(b1, Double(step)), bc2 = 1 - Foundation.pow(b2, Double(step))
+            p.copy_(p - (m / ((v.sqrt() / Foundation.sqrt(bc2)) + eps)) * (lr / bc1))
+            XCTAssertTrue(vp.fusedAdamW_(grad: g.to(vk), expAvg: vm, expAvgSq: vv, lr: lr, beta1: b1, beta2: b2,
+                                         eps: eps, weightDecay: wd, step: Double(step)), "vulkan:0 has the fused kernel")
+        }
+        assertSame(p, vp, tol: 1e-6, "parameters after 3 AdamW steps")
+        assertSame(m, vm, tol: 1e-6, "exp_avg"); assertSame(v, vv, tol: 1e-6, "exp_avg_sq")
+        XCTAssertFalse(p.fusedAdamW_(grad: p, expAvg: m, expAvgSq: v, lr: lr, beta1: b1, beta2: b2, eps: eps, weightDecay: wd, step: 1),
+                       "the CPU backend has no separate fused kernel (EmberNN's Adam has its own loop)")
+    }
 }

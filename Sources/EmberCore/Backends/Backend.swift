@@ -77,6 +77,15 @@ protocol Backend: AnyObject, Sendable {
     func indexAddRows(_ t: Tensor, index: Tensor, values: [Int], source: Tensor) -> Bool
     /// The gradient of GELU's tanh form, `g · gelu'(x)`, in one pass.
     func geluTanhBackward(_ x: Tensor, _ g: Tensor) -> Tensor?
+    /// One AdamW step in place on `p`, `m`, `v` (see ``Tensor/fusedAdamW_(grad:expAvg:expAvgSq:lr:beta1:beta2:eps:weightDecay:step:)``).
+    func adamW(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ h: AdamWStep) -> Bool
+}
+
+/// The scalars of one AdamW step (PyTorch's `torch.optim.AdamW`, amsgrad off).
+struct AdamWStep {
+    var lr, beta1, beta2, eps, weightDecay: Double
+    /// `1 − β₁ᵗ` and `1 − β₂ᵗ` for step `t`.
+    var biasCorrection1, biasCorrection2: Double
 }
 
 // MARK: - Defaults
@@ -87,6 +96,7 @@ extension Backend {
     func maskedFillInPlace(_ t: Tensor, mask: Tensor, value: Double) -> Bool { false }
     func indexAddRows(_ t: Tensor, index: Tensor, values: [Int], source: Tensor) -> Bool { false }
     func geluTanhBackward(_ x: Tensor, _ g: Tensor) -> Tensor? { nil }
+    func adamW(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ h: AdamWStep) -> Bool { false }
 
     func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
         onHost([x], out) { h, o in CPUBackend.shared.unary(op, h[0], into: o) }

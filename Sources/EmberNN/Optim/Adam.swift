@@ -115,6 +115,12 @@ open class Adam: Optimizer, @unchecked Sendable {
             p.markWrittenInPlace()
             return
         }
+        // An accelerator's fused AdamW kernel, when its backend has one.
+        if h.decoupled && !h.amsgrad && !h.maximize && p.device != .cpu,
+           p.fusedAdamW_(grad: grad, expAvg: m, expAvgSq: v, lr: h.lr, beta1: h.beta1, beta2: h.beta2,
+                         eps: h.eps, weightDecay: h.weightDecay, step: step) {
+            return
+        }
         // Tensor ops in PyTorch's order (other dtypes, strided parameters, other devices).
         var g = h.maximize ? -grad : grad
         if h.weightDecay != 0 {

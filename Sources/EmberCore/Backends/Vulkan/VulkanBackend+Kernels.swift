@@ -235,6 +235,17 @@ extension VulkanBackend {
         return elementwise(EMBER_VK_KERNEL_BINARY_F32, EMBER_VK_BINARY_GELU_TANH_BACKWARD, x, g, out, compare: false) ? out : nil
     }
 
+    func adamW(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ h: AdamWStep) -> Bool {
+        guard p.dtype == .float32, [p, grad, m, v].allSatisfy({ $0.isContiguous }),
+              let po = VulkanOperand(p), let go = VulkanOperand(grad), let mo = VulkanOperand(m), let vo = VulkanOperand(v) else { return false }
+        var k = EmberVkAdamwStepF32Push()
+        k.p_offset = po.offset; k.g_offset = go.offset; k.m_offset = mo.offset; k.v_offset = vo.offset
+        k.n = UInt32(p.numel); k.lr = Float(h.lr); k.beta1 = Float(h.beta1); k.beta2 = Float(h.beta2)
+        k.eps = Float(h.eps); k.weight_decay = Float(h.weightDecay)
+        k.bias_correction1 = Float(h.biasCorrection1); k.bias_correction2 = Float(h.biasCorrection2)
+        return VulkanKernel.dispatch(EMBER_VK_KERNEL_ADAMW_STEP_F32, [po, go, mo, vo], k, groups: VulkanKernel.groups(p.numel))
+    }
+
     // MARK: Op codes
 
     static func unaryCode(_ op: UnaryOp) -> UInt32? {
