@@ -68,6 +68,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CEmberVulkanTests", dependencies: ["CEmberVulkan"]),
         .testTarget(name: "EmberLLMTests", dependencies: ["EmberLLM"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmberExamplesTests", dependencies: ["EmberExamples"]),
     ],
     swiftLanguageModes: [.v6]
 )

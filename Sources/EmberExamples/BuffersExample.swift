@@ -60,80 +60,87 @@ final class CausalAttentionWithBuffer: Module {
     }
 }
 
-/// Prints a state dict as PyTorch prints an `OrderedDict` of tensors.
-func printStateDict(_ sd: OrderedDictionaryOfTensors) {
-    print("OrderedDict([" + sd.map { "('\($0.key)', \($0.value))" }.joined(separator: ", ") + "])")
+/// A state dict as PyTorch prints an `OrderedDict` of tensors.
+func stateDictDescription(_ sd: OrderedDictionaryOfTensors) -> String {
+    "OrderedDict([" + sd.map { "('\($0.key)', \($0.value))" }.joined(separator: ", ") + "])"
 }
 typealias OrderedDictionaryOfTensors = [(key: String, value: Tensor)]
 
-/// The best device to show the notebook's device moves on: an accelerator when Ember has one,
-/// else `meta` (shapes only; no data).
-func bestDevice() -> Device { .meta }
+/// The device the notebook's moves go to when none is chosen: `meta` (shapes only, no data), so the
+/// default output is the same on every machine; `ember example buffers --device vulkan:0` runs the
+/// notebook on the accelerator, as the notebook does on CUDA.
+let buffersDefaultDevice = Device.meta
 
-func runBuffersExample() throws {
+/// The seed notebook, step by step (case C27), with its moves going to `device`.
+/// - Parameters:
+///   - device: where the modules and the batch are moved (default `meta`); must be available.
+///   - output: receives each printed line (default `print`).
+func runBuffersExample(device: Device = buffersDefaultDevice, output: (String) -> Void = { print($0) }) throws {
     let inputs = bookInputs()
     let batch = Tensor.stack([inputs, inputs], dim: 0)
-    let device = bestDevice()
     // The note about the plain mask is part of what this example shows.
     Module.warnsAboutUnregisteredTensors = true
 
     manualSeed(123)
     let caWithoutBuffer = CausalAttentionWithoutBuffers(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
-    print(noGrad { caWithoutBuffer(batch) })
-    // Keep CPU copies of the weights: `meta` has no data, and the save/load part needs values.
-    let withoutState = caWithoutBuffer.stateDict().mapValues { $0.clone() }
+    output("\(noGrad { caWithoutBuffer(batch) })")
+    // On `meta` keep CPU copies of the weights: it has no data, and the save/load part needs values.
+    // (Elsewhere the first state-dict call comes later, so Ember's note on the plain mask says it was not moved.)
+    let withoutState = device == .meta ? caWithoutBuffer.stateDict().mapValues { $0.clone() } : [:]
 
-    print("\nMachine has \(device == .meta ? "no accelerator; using the meta device" : "\(device)").")
+    output("\nMachine has \(device == .meta ? "no accelerator; using the meta device" : "\(device)").")
     caWithoutBuffer.to(device)
     let batchOnDevice = batch.to(device)
     do {
         try withErrorCapture { _ = noGrad { caWithoutBuffer(batchOnDevice) } }
     } catch {
-        print(error)
+        output("\(error)")
     }
-    print("W_query.device:", caWithoutBuffer.W_query.weight.device)
-    print("mask.device:", caWithoutBuffer.mask.device)
-    print(String(describing: type(of: caWithoutBuffer.mask)))
+    output("W_query.device: \(caWithoutBuffer.W_query.weight.device)")
+    output("mask.device: \(caWithoutBuffer.mask.device)")
+    output(String(describing: type(of: caWithoutBuffer.mask)))
     caWithoutBuffer.mask = caWithoutBuffer.mask.to(device)
-    print("mask.device:", caWithoutBuffer.mask.device)
-    print(noGrad { caWithoutBuffer(batchOnDevice) })
+    output("mask.device: \(caWithoutBuffer.mask.device)")
+    output("\(noGrad { caWithoutBuffer(batchOnDevice) })")
 
     let caWithBuffer = CausalAttentionWithBuffer(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
-    let withState = caWithBuffer.stateDict().mapValues { $0.clone() }
+    let withState = device == .meta ? caWithBuffer.stateDict().mapValues { $0.clone() } : [:]
     caWithBuffer.to(device)
-    print("W_query.device:", caWithBuffer.W_query.weight.device)
-    print("mask.device:", caWithBuffer.mask.device)
-    print(noGrad { caWithBuffer(batchOnDevice) })
+    output("W_query.device: \(caWithBuffer.W_query.weight.device)")
+    output("mask.device: \(caWithBuffer.mask.device)")
+    output("\(noGrad { caWithBuffer(batchOnDevice) })")
 
     if device == .meta {
         // Materialise the modules again on the CPU (PyTorch: to_empty + load_state_dict).
-        print("\nBack on the CPU (toEmpty(device: .cpu) + loadStateDict) to show the saved state:")
+        output("\nBack on the CPU (toEmpty(device: .cpu) + loadStateDict) to show the saved state:")
         caWithoutBuffer.toEmpty(device: .cpu)
         try caWithoutBuffer.loadStateDict(withoutState)
         caWithoutBuffer.mask = Tensor.ones([6, 6]).triu(diagonal: 1)
         caWithBuffer.toEmpty(device: .cpu)
         try caWithBuffer.loadStateDict(withState)
-        print(noGrad { caWithBuffer(batch) })
+        output("\(noGrad { caWithBuffer(batch) })")
     }
 
-    printStateDict(caWithoutBuffer.stateDict().map { ($0.key, $0.value) })
-    printStateDict(caWithBuffer.stateDict().map { ($0.key, $0.value) })
+    output(stateDictDescription(caWithoutBuffer.stateDict().map { ($0.key, $0.value) }))
+    output(stateDictDescription(caWithBuffer.stateDict().map { ($0.key, $0.value) }))
 
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-buffers-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent("model.pth")
 
+    // On an accelerator the edit happens there; save() writes CPU copies, and the new instances
+    // (built on the CPU) load them, as the notebook's torch.save/torch.load round trip.
     caWithBuffer.mask[caWithBuffer.mask == 1.0] = 2.0
-    print(caWithBuffer.mask)
+    output("\(caWithBuffer.mask)")
     try save(caWithBuffer.stateDict(), to: path)
     let newCaWithBuffer = CausalAttentionWithBuffer(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
     try newCaWithBuffer.loadStateDict(load(path))
-    print(newCaWithBuffer.mask)
+    output("\(newCaWithBuffer.mask)")
 
     caWithoutBuffer.mask[caWithoutBuffer.mask == 1.0] = 2.0
     try save(caWithoutBuffer.stateDict(), to: path)
     let newCaWithoutBuffer = CausalAttentionWithoutBuffers(dIn: 3, dOut: 2, contextLength: 6, dropout: 0.0)
     try newCaWithoutBuffer.loadStateDict(load(path))
-    print(newCaWithoutBuffer.mask)
+    output("\(newCaWithoutBuffer.mask)")
 }

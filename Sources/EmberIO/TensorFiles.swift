@@ -118,6 +118,8 @@ struct RecordBridge {
     var device: Device = .cpu
     var storages: [ObjectIdentifier: (record: StorageRecord, storage: Storage)] = [:]
     var records: [ObjectIdentifier: (storage: Storage, record: StorageRecord)] = [:]
+    /// Device storage → its CPU copy, for saving (see ``hostView(_:)``).
+    var hostStorages: [ObjectIdentifier: (device: Storage, host: Storage)] = [:]
 
     init(device: Device = .cpu) { self.device = device }
 
@@ -213,7 +215,7 @@ struct RecordBridge {
     /// A file record for a tensor (CPU bytes of its whole storage, so views stay views).
     mutating func record(_ t: Tensor) throws -> TensorRecord {
         guard !t.isMeta else { throw EmberIOError(.writeFailed, "cannot save a tensor on the meta device: it has no data") }
-        let cpu = t.device == .cpu ? t : try withErrorCapture { noGrad { t.detach().to(.cpu) } }
+        let cpu = t.device == .cpu ? t : try hostView(t)
         let s = cpu.storage
         let rec: StorageRecord
         if let r = records[ObjectIdentifier(s)]?.record {
@@ -230,6 +232,26 @@ struct RecordBridge {
         }
         return try TensorRecord(storage: rec, shape: cpu.shape, strides: cpu.strides, storageOffset: cpu.storageOffset,
                                 requiresGrad: t.requiresGrad, isParameter: t.isParameter)
+    }
+
+    /// The same view of a CPU copy of a device tensor's whole storage, copied once per storage: tensors
+    /// sharing memory on an accelerator (tied weights, views) are saved sharing it, as from the CPU.
+    /// Device storages have no host pointer (`Storage.data` is nil), so their bytes come through `to(.cpu)`.
+    mutating func hostView(_ t: Tensor) throws -> Tensor {
+        let s = t.storage
+        let host: Storage
+        if let known = hostStorages[ObjectIdentifier(s)] {
+            host = known.host
+        } else {
+            let flat = Tensor(storage: s, dtype: t.dtype, shape: [s.byteCount / t.dtype.itemSize])
+            do {
+                host = try withErrorCapture { noGrad { flat.to(.cpu) } }.storage
+            } catch {
+                throw EmberIOError(.writeFailed, "cannot copy a tensor on \(t.device) to the CPU for saving: \(error)")
+            }
+            hostStorages[ObjectIdentifier(s)] = (s, host)
+        }
+        return Tensor(storage: host, dtype: t.dtype, shape: t.shape, strides: t.strides, storageOffset: t.storageOffset)
     }
 
     mutating func pickle(_ v: StateValue) throws -> PickleValue {

@@ -25,6 +25,8 @@ struct GenerateCommand: ParsableCommand {
     var topK = 25
     @Option(help: "torch.manual_seed before sampling.")
     var seed = 123
+    @Option(help: "Where to run the model: cpu or vulkan:0 (default cpu).")
+    var device = "cpu"
 
     @OptionGroup(title: "Model (for checkpoints without a saved config)")
     var model: ModelOptions
@@ -36,12 +38,14 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
+        let device = try DeviceOption.resolve(device)
         let tokenizer = try GPT2Tokenizer.gpt2()
         let fallback = try model.config(contextDefault: 256)
         let (gpt, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: checkpoint), fallbackConfig: fallback)
         if fromFile && !model.givenOptions.isEmpty {
             FileHandle.standardError.write(Data("note: the checkpoint has its own config; \(model.givenOptions.joined(separator: ", ")) ignored\n".utf8))
         }
+        gpt.to(device)
         let sample = try samplePrompt(model: gpt, tokenizer: tokenizer, prompt: prompt, maxNewTokens: maxNewTokens,
                                       temperature: temperature, topK: topK == 0 ? nil : topK, seed: seed)
         if let note = sample.cropNote(contextLength: gpt.config.contextLength) {

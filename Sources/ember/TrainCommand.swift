@@ -40,6 +40,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Prompt of the sample printed after each epoch (default \"Every effort moves you\").")
     var startContext: String?
 
+    @Option(help: "Where to train: cpu or vulkan:0 (default cpu). Weights and dropout masks are drawn on the CPU, so a seed gives the same run on every device up to float32 rounding.")
+    var device = "cpu"
+
     @Option(help: "Folder for the checkpoint, log and plot.")
     var output = "out"
     @Option(help: "Continue from a checkpoint written by `ember train` (settings come from it).")
@@ -52,24 +55,25 @@ struct TrainCommand: ParsableCommand {
                          ("--seed", seed != nil), ("--eval-freq", evalFreq != nil), ("--eval-iter", evalIter != nil),
                          ("--start-context", startContext != nil)].filter(\.1).map(\.0) + model.givenOptions
             if !given.isEmpty {
-                throw ValidationError("--resume continues the saved run with its own settings; remove \(given.joined(separator: ", ")) (only --epochs, --data and --output may be given)")
+                throw ValidationError("--resume continues the saved run with its own settings; remove \(given.joined(separator: ", ")) (only --epochs, --data, --output and --device may be given)")
             }
         }
     }
 
     func run() throws {
+        let device = try DeviceOption.resolve(device)
         let tokenizer = try GPT2Tokenizer.gpt2()
         let text = try data.map { try TrainingText.load(contentsOf: URL(fileURLWithPath: $0)) } ?? TrainingText.theVerdict()
         let run: TrainingRun
         if let resume {
             let checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
-            run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, tokenizer: tokenizer)
+            run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, device: device, tokenizer: tokenizer)
             print("Resuming from \(resume): \(run.epochsCompleted) of \(run.settings.numEpochs) epochs done (step \(run.globalStep), \(run.tokensSeen) tokens seen)")
         } else {
-            run = try TrainingRun(text: text, settings: try settings(), tokenizer: tokenizer)
+            run = try TrainingRun(text: text, settings: try settings(), device: device, tokenizer: tokenizer)
         }
         let c = run.settings.config
-        print("GPTModel: \(run.model.parameters().reduce(0) { $0 + $1.numel }) parameters (emb_dim \(c.embDim), n_layers \(c.nLayers), n_heads \(c.nHeads), context_length \(c.contextLength)); \(run.trainLoader.count) training and \(run.valLoader.count) validation batches per epoch")
+        print("GPTModel: \(run.model.parameters().reduce(0) { $0 + $1.numel }) parameters (emb_dim \(c.embDim), n_layers \(c.nLayers), n_heads \(c.nHeads), context_length \(c.contextLength))\(device == .cpu ? "" : " on \(device)"); \(run.trainLoader.count) training and \(run.valLoader.count) validation batches per epoch")
         guard !run.isFinished else {
             print("Nothing to do: \(run.epochsCompleted) epochs are done; pass a larger --epochs to continue.")
             return

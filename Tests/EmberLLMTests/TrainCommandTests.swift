@@ -261,6 +261,29 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(noCheckpoint.err.contains("checkpoint '/nonexistent.pth': no such file"), noCheckpoint.err)
     }
 
+    /// Rule (issue #7 item 3): `--device` takes PyTorch's device strings; an unknown one is a usage
+    /// error, an unavailable one ends with its reason and status 1 before anything is built (vulkan:1
+    /// is unavailable on every machine: a process drives one Vulkan device), and only the examples that
+    /// move modules take it.
+    func testBinaryDeviceOption() throws {
+        let unknown = try Self.runEmber(["train", "--device", "tpu"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.err.contains("unknown device 'tpu'; known: cpu, vulkan:0"), unknown.err)
+        let meta = try Self.runEmber(["generate", "--checkpoint", "x.pth", "--device", "meta"])
+        XCTAssertNotEqual(meta.status, 0)
+        XCTAssertTrue(meta.err.contains("unknown device 'meta'; known: cpu, vulkan:0"), meta.err)
+        for args in [["train", "--device", "vulkan:1"], ["generate", "--checkpoint", "x.pth", "--device", "vulkan:1"],
+                     ["example", "buffers", "--device", "vulkan:1"]] {
+            let r = try Self.runEmber(args)
+            XCTAssertEqual(r.status, 1, "\(args)")
+            XCTAssertTrue(r.err.contains("vulkan:1 is not available: "), "\(args): \(r.err)")
+            XCTAssertEqual(r.out, "", "\(args): nothing runs")
+        }
+        let cpuOnly = try Self.runEmber(["example", "attention", "--device", "vulkan:0"])
+        XCTAssertNotEqual(cpuOnly.status, 0)
+        XCTAssertTrue(cpuOnly.err.contains("the 'attention' example runs on the CPU only; --device applies to: buffers"), cpuOnly.err)
+    }
+
     /// Rule (issue item 3): Ctrl-C (SIGINT) stops `ember train` with status 130 and leaves the last
     /// complete checkpoint loadable.
     func testBinaryCtrlCKeepsLastCheckpoint() throws {

@@ -23,7 +23,8 @@ public struct PromptSample: Sendable, Equatable {
 /// ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:)`` with the model's
 /// `context_length`, then `token_ids_to_text`. A prompt longer than the context is cropped to its
 /// last `context_length` tokens first (the model could not take it; see ``PromptSample/cropNote(contextLength:)``).
-/// The model is put in eval mode (no dropout), as the book does before generating.
+/// The model is put in eval mode (no dropout), as the book does before generating; the prompt goes
+/// to the model's device.
 /// - Parameters:
 ///   - temperature: 0 for greedy decoding, > 0 to sample (the book's example uses 1.4 with top-k 25).
 ///   - topK: keep the `topK` largest logits; nil for all.
@@ -41,7 +42,8 @@ public func samplePrompt(model: GPTModel, tokenizer: GPT2Tokenizer, prompt: Stri
     let used = Array(ids.suffix(ctx))
     model.eval()
     if let seed { manualSeed(seed) }
-    let out = generate(model: model, idx: Tensor(array: used.map(Int64.init), shape: [1, used.count]),
+    let idx = Tensor(array: used.map(Int64.init), shape: [1, used.count]).to(model.tok_emb.weight.device)
+    let out = generate(model: model, idx: idx,
                        maxNewTokens: maxNewTokens, contextSize: ctx, temperature: temperature, topK: topK)
     let outIds = out.flatten().toInt64s().map(Int.init)
     return PromptSample(text: try tokenizer.decode(outIds), tokenIds: outIds, promptTokens: ids.count,

@@ -8,13 +8,14 @@ import Foundation
 /// log `Ep 1 (Step 000000): Train loss 9.783, Val loss 9.927`; after each epoch print a
 /// 50-token greedy sample from `startContext`.
 /// - Parameters:
+///   - device: the model's device; batches and the sample's prompt are moved there.
 ///   - log: receives each printed line (default `print`).
 /// - Returns: the losses and token counts of every evaluation.
 /// - Throws: what the tokenizer throws while printing samples.
 @discardableResult
 public func trainModelSimple<D1: Dataset, D2: Dataset>(
     model: GPTModel, trainLoader: DataLoader<D1>, valLoader: DataLoader<D2>, optimizer: some Optimizer,
-    numEpochs: Int, evalFreq: Int, evalIter: Int, startContext: String, tokenizer: GPT2Tokenizer,
+    device: Device = .cpu, numEpochs: Int, evalFreq: Int, evalIter: Int, startContext: String, tokenizer: GPT2Tokenizer,
     log: (String) -> Void = { print($0) }
 ) throws -> TrainingLog {
     var history = TrainingLog()
@@ -23,13 +24,14 @@ public func trainModelSimple<D1: Dataset, D2: Dataset>(
         model.train()
         for (inputs, targets) in trainLoader {
             optimizer.zeroGrad()
-            let loss = calcLossBatch(inputs, targets, model: model)
+            let loss = calcLossBatch(inputs, targets, model: model, device: device)
             loss.backward()
             optimizer.step()
             tokensSeen += inputs.numel
             globalStep += 1
             if globalStep % evalFreq == 0 {
-                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader, evalIter: evalIter)
+                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader,
+                                                         device: device, evalIter: evalIter)
                 history.trainLosses.append(trainLoss)
                 history.valLosses.append(valLoss)
                 history.tokensSeen.append(tokensSeen)
@@ -38,20 +40,20 @@ public func trainModelSimple<D1: Dataset, D2: Dataset>(
                 log(String(format: "Ep %d (Step %06d): Train loss %.3f, Val loss %.3f", epoch + 1, globalStep, trainLoss, valLoss))
             }
         }
-        try generateAndPrintSample(model: model, tokenizer: tokenizer, startContext: startContext, log: log)
+        try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: startContext, log: log)
     }
     return history
 }
 
 /// The book's `generate_and_print_sample` (chapter 5.2): in eval mode, 50 greedy tokens after
 /// `startContext` (context size = `pos_emb` rows), printed on one line (newlines become spaces);
-/// the model is back in training mode afterwards.
+/// the model is back in training mode afterwards. `device` is the model's device (the prompt is moved there).
 /// - Throws: what the tokenizer throws.
-public func generateAndPrintSample(model: GPTModel, tokenizer: GPT2Tokenizer, startContext: String,
+public func generateAndPrintSample(model: GPTModel, tokenizer: GPT2Tokenizer, device: Device = .cpu, startContext: String,
                                    log: (String) -> Void = { print($0) }) throws {
     model.eval()
     let contextSize = model.pos_emb.weight.shape[0]
-    let encoded = try textToTokenIds(startContext, tokenizer: tokenizer)
+    let encoded = try textToTokenIds(startContext, tokenizer: tokenizer).to(device)
     let tokenIds = generateTextSimple(model: model, idx: encoded, maxNewTokens: 50, contextSize: contextSize)
     let decoded = try tokenIdsToText(tokenIds, tokenizer: tokenizer)
     log(decoded.replacingOccurrences(of: "\n", with: " "))

@@ -1,4 +1,4 @@
-/// What ``trainModelSimple(model:trainLoader:valLoader:optimizer:numEpochs:evalFreq:evalIter:startContext:tokenizer:log:)``
+/// What ``trainModelSimple(model:trainLoader:valLoader:optimizer:device:numEpochs:evalFreq:evalIter:startContext:tokenizer:log:)``
 /// returns: the book's `train_losses, val_losses, track_tokens_seen`, one entry per evaluation.
 ///
 /// Codable so a run can be saved next to its checkpoint (`JSONEncoder().encode(log)`) and

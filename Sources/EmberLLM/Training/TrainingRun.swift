@@ -6,7 +6,7 @@ import Foundation
 /// The book's chapter-5 pretraining run, one epoch at a time, so a caller can checkpoint between
 /// epochs, resume from a checkpoint, show progress and stop on request (what `ember train` does).
 ///
-/// The epoch is ``trainModelSimple(model:trainLoader:valLoader:optimizer:numEpochs:evalFreq:evalIter:startContext:tokenizer:log:)``'s
+/// The epoch is ``trainModelSimple(model:trainLoader:valLoader:optimizer:device:numEpochs:evalFreq:evalIter:startContext:tokenizer:log:)``'s
 /// loop, the same calls in the same order, so the evaluation lines and samples are the book's.
 ///
 /// ```swift
@@ -19,6 +19,8 @@ import Foundation
 public final class TrainingRun {
     /// The run's settings (with the total number of epochs).
     public let settings: TrainingSettings
+    /// Where the model is trained (the book's `device`): batches are moved there step by step.
+    public let device: Device
     /// The model being trained.
     public let model: GPTModel
     /// AdamW over `model.parameters()`.
@@ -44,12 +46,19 @@ public final class TrainingRun {
     private var sessionStart: ContinuousClock.Instant?
 
     /// A fresh run in the book's order (ch. 5.2): the loaders (which draw nothing until iterated),
-    /// then `torch.manual_seed(seed)`, `GPTModel(config)` and `AdamW(model.parameters(), …)`.
+    /// then `torch.manual_seed(seed)`, `GPTModel(config)`, `model.to(device)` and
+    /// `AdamW(model.parameters(), …)`. The weights are drawn on the CPU whatever the device, so a seed
+    /// gives the same initial model everywhere.
     /// - Parameters:
     ///   - text: the whole text; the first `trainRatio` of its characters train, the rest validate.
-    /// - Throws: ``TrainingError`` for bad settings or a text too short for one window (or batch).
-    public init(text: String, settings: TrainingSettings, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+    ///   - device: where to train (`.cpu` default); it must be available (``Device/unavailableReason``).
+    /// - Throws: ``TrainingError`` for bad settings, an unavailable device, or a text too short for one
+    ///   window (or batch).
+    public init(text: String, settings: TrainingSettings, device: Device = .cpu, tokenizer: GPT2Tokenizer) throws(TrainingError) {
         try settings.validate()
+        if device == .meta { throw .invalidSetting("cannot train on the meta device: it holds no values") }
+        if let reason = device.unavailableReason { throw .invalidSetting("\(device) is not available: \(reason)") }
+        self.device = device
         self.settings = settings
         self.tokenizer = tokenizer
         let (trainText, valText) = trainValidationSplit(text, trainRatio: settings.trainRatio)
@@ -70,7 +79,7 @@ public final class TrainingRun {
             throw .invalidSetting("the training split has \(trainData.count) window(s) of \(ctx) tokens, fewer than one batch of \(settings.batchSize); lower --batch-size or use a longer text")
         }
         manualSeed(settings.seed)
-        model = GPTModel(settings.config)
+        model = GPTModel(settings.config).to(device)
         optimizer = AdamW(model.parameters(), lr: settings.learningRate, weightDecay: settings.weightDecay)
     }
 
@@ -84,14 +93,14 @@ public final class TrainingRun {
     /// - Throws: ``TrainingError/invalidCheckpoint(path:reason:)`` for a checkpoint without Ember's
     ///   resume keys or with a state that does not fit; other ``TrainingError``s as the fresh init.
     public convenience init(text: String, resumingFrom checkpoint: TrainingCheckpoint, path: String,
-                            numEpochs: Int? = nil, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+                            numEpochs: Int? = nil, device: Device = .cpu, tokenizer: GPT2Tokenizer) throws(TrainingError) {
         guard var settings = checkpoint.settings, let epoch = checkpoint.epoch, let step = checkpoint.globalStep,
               let tokens = checkpoint.tokensSeen, let rng = checkpoint.rngState, let log = checkpoint.log,
               let optimizerState = checkpoint.optimizerState else {
             throw .invalidCheckpoint(path: path, reason: "not an Ember training checkpoint (it needs 'optimizer_state_dict', 'epoch', 'global_step', 'tokens_seen', 'rng_state', 'config', 'train_settings' and 'train_log' to resume); `ember generate` can still use its weights")
         }
         if let numEpochs { settings.numEpochs = numEpochs }
-        try self.init(text: text, settings: settings, tokenizer: tokenizer)
+        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer)
         try checkpoint.restoreModel(model, path: path)
         do { try optimizer.loadStateDict(optimizerState) } catch {
             throw .invalidCheckpoint(path: path, reason: "the optimizer state does not fit the model: \(error)")
@@ -139,7 +148,7 @@ public final class TrainingRun {
         for (inputs, targets) in trainLoader {
             if shouldStop() { isInterrupted = true; return .interrupted }
             optimizer.zeroGrad()
-            let loss = calcLossBatch(inputs, targets, model: model)
+            let loss = calcLossBatch(inputs, targets, model: model, device: device)
             loss.backward()
             optimizer.step()
             tokensSeen += inputs.numel
@@ -148,7 +157,8 @@ public final class TrainingRun {
             sessionSteps += 1
             sessionTokens += inputs.numel
             if globalStep % settings.evalFreq == 0 {
-                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader, evalIter: settings.evalIter)
+                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader,
+                                                         device: device, evalIter: settings.evalIter)
                 history.trainLosses.append(trainLoss)
                 history.valLosses.append(valLoss)
                 history.tokensSeen.append(tokensSeen)
@@ -162,7 +172,7 @@ public final class TrainingRun {
                                       sessionTokens: sessionTokens, sessionSteps: sessionSteps,
                                       elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
         }
-        try generateAndPrintSample(model: model, tokenizer: tokenizer, startContext: settings.startContext, log: log)
+        try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: settings.startContext, log: log)
         epochsCompleted += 1
         return .completed
     }
