@@ -3,7 +3,8 @@ structure), timed on the CPU with the same thread count as Ember.
 
 Usage: .venv/bin/python gpt_bench.py [--threads N] [--quick]
 Prints one JSON object: seconds per training step (batch 2 x 256, dropout 0.1, AdamW), eval forward,
-model construction, and generation tokens/s (200 new tokens from a 4-token prompt, greedy).
+model construction, and generation tokens/s (200 new tokens from a 4-token prompt, greedy), in float32
+and with bfloat16 parameters.
 """
 import argparse, json, time
 import torch
@@ -137,6 +138,8 @@ def main():
                 idx = torch.cat([idx, logits.argmax(-1, keepdim=True)], dim=1)
     n = 50 if args.quick else 200
     out["generate_tokens_per_s"] = n / best(gen, 1)
+    model.to(torch.bfloat16)   # bf16 parameters and buffers, as Ember's castForInference(to: .bfloat16)
+    out["generate_bf16_tokens_per_s"] = n / best(gen, 1)
     print(json.dumps(out))
 
 
