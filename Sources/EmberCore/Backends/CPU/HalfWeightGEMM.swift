@@ -12,7 +12,7 @@ import Dispatch
 ///   `W` in its 16-bit form (bf16 → f32 is a 16-bit shift, f16 → f32 is F16C's `vcvtph2ps`), so a
 ///   token reads half the bytes of float32 weights; for m > 1 it widens four rows of `W` at a time
 ///   into an L1-sized buffer shared by all rows of A. The columns are split across ``Threads``.
-/// - More rows (prompt processing, generation without a cache): each thread widens a panel of
+/// - More rows (long prompts, batched evaluation): each thread widens a panel of
 ///   `W`'s rows into an L2-sized float32 buffer and calls the BLAS on it, so `W` is still read
 ///   from memory once, in 16 bits, and the arithmetic runs at GEMM speed.
 enum HalfWeightGEMM {
