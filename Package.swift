@@ -56,7 +56,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Kernel benchmarks against numpy in the same run: `swift run -c release ember-bench`.
-        .executableTarget(name: "ember-bench", dependencies: ["EmberCore", "EmberNN", "EmberLLM"], path: "Benchmarks/EmberBench"),
+        .executableTarget(name: "ember-bench", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"], path: "Benchmarks/EmberBench"),
         .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "EmberNNTests",

@@ -4,8 +4,8 @@ import EmberNN
 import Foundation
 
 /// GPT_CONFIG_124M at context 256: one training step (batch 2 × 256, dropout 0.1, AdamW), an eval
-/// forward of the same batch, model construction and greedy generation — in Ember and, in the same
-/// run, in PyTorch eager with the same thread count (Benchmarks/pytorch/gpt_bench.py).
+/// forward of the same batch, model construction and greedy generation (float32, then bfloat16
+/// weights) — in Ember and, in the same run, in PyTorch eager with the same thread count (Benchmarks/pytorch/gpt_bench.py).
 func runGPTBenchmark(quick: Bool) {
     let reps = quick ? 2 : 5
     func best(_ n: Int, _ body: () -> Void) -> Double {
@@ -44,14 +44,27 @@ func runGPTBenchmark(quick: Bool) {
             }
         }
     }
+    // The same model with bfloat16 weights (float32 arithmetic), as `ember generate --dtype bf16`.
+    model.castForInference(to: .bfloat16)
+    let genBF16 = best(1) {
+        var idx = Tensor([[6109, 3626, 6100, 345]])
+        noGrad {
+            for _ in 0..<newTokens {
+                let logits = model(idx[0..., (-256)...])[0..., -1, 0...]
+                idx = Tensor.cat([idx, logits.argmax(-1, keepdim: true)], dim: 1)
+            }
+        }
+    }
     let ember: [String: Double] = ["construct_s": construct, "train_step_s": train, "eval_forward_s": eval,
-                                   "generate_tokens_per_s": Double(newTokens) / gen]
+                                   "generate_tokens_per_s": Double(newTokens) / gen,
+                                   "generate_bf16_tokens_per_s": Double(newTokens) / genBF16]
     let torch = runPyTorch(quick: quick)
     print("GPT-124M, context 256, batch 2 — threads: \(Threads.count), GEMM: \(blasDescription)")
     func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ", startingAt: 0) }
     print(pad("workload", 30) + pad("Ember", 14) + pad("PyTorch", 14) + "Ember time / PyTorch time")
     for (key, label, unit) in [("train_step_s", "training step (AdamW)", "s"), ("eval_forward_s", "eval forward", "s"),
-                               ("construct_s", "model construction", "s"), ("generate_tokens_per_s", "generation (no cache)", "tok/s")] {
+                               ("construct_s", "model construction", "s"), ("generate_tokens_per_s", "generation (no cache)", "tok/s"),
+                               ("generate_bf16_tokens_per_s", "generation, bf16 weights", "tok/s")] {
         let e = ember[key]!
         let t = torch?[key]
         // Times compare directly; for a rate (tokens/s) the time ratio is the inverse.

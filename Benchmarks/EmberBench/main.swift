@@ -6,6 +6,8 @@ import Foundation
 // Ember's benchmarks, release build only:
 //   swift run -c release ember-bench [--quick]        kernels against numpy
 //   swift run -c release ember-bench gpt [--quick]    the book's GPT-124M against PyTorch
+//   swift run -c release ember-bench half [--quick]   bf16/f16 weights against Ember's float32
+//   swift run -c release ember-bench io [--quick]     BPE vs tiktoken, .pth/safetensors vs torch, train-step max RSS
 //     (PyTorch side: bash Benchmarks/pytorch/setup.sh once, then it runs in the same run)
 // Each workload runs in Ember and in numpy (same shapes, same machine, same run) and prints
 // the times and the Ember/numpy ratio. numpy's matmul uses its bundled OpenBLAS with all cores;
@@ -45,6 +47,11 @@ for (m, k, n) in [(1024, 1024, 1024), (2048, 2048, 2048), (512, 768, 3072)]:
     a = rng.standard_normal((m, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
     c = np.empty((m, n), dtype=np.float32)
     out[f"gemm {m}x{k}x{n}"] = best(lambda: np.matmul(a, b, out=c))
+# GPT-124M's Linear layers as the model calls them, x @ W.T (batch 2 x 256 = 512 rows; 1 row = decode)
+for (m, k, n) in [(512, 768, 768), (512, 768, 3072), (512, 3072, 768), (512, 768, 50257), (1, 768, 50257)]:
+    a = rng.standard_normal((m, k), dtype=np.float32); w = rng.standard_normal((n, k), dtype=np.float32)
+    c = np.empty((m, n), dtype=np.float32)
+    out[f"linear {m}x{k}x{n}"] = best(lambda: np.matmul(a, w.T, out=c))
 x = rng.standard_normal((512, 50257), dtype=np.float32)
 def softmax():
     e = np.exp(x - x.max(axis=-1, keepdims=True)); return e / e.sum(axis=-1, keepdims=True)
@@ -74,6 +81,18 @@ func runNumpy() -> [String: Double] {
     return obj
 }
 
+if CommandLine.arguments.contains("io") {
+    runIOBenchmark(quick: quick)
+    exit(0)
+}
+if CommandLine.arguments.contains("rss-train") {
+    runRSSTrainStep()
+    exit(0)
+}
+if CommandLine.arguments.contains("half") {
+    runHalfBenchmark(quick: quick)
+    exit(0)
+}
 if CommandLine.arguments.contains("gpt") {
     runGPTBenchmark(quick: quick)
     exit(0)
@@ -91,6 +110,13 @@ for (m, k, n) in [(1024, 1024, 1024), (2048, 2048, 2048), (512, 768, 3072)] {
     rows.append(Row(name: "matmul [\(m)x\(k)]x[\(k)x\(n)]", ember: flops / t / 1e9,
                     reference: reference[key].map { flops / $0 / 1e9 }, unit: "GFLOP/s", higherIsBetter: true))
 }
+for (m, k, n) in [(512, 768, 768), (512, 768, 3072), (512, 3072, 768), (512, 768, 50257), (1, 768, 50257)] {
+    let a = Tensor.randn([m, k]), w = Tensor.randn([n, k])
+    let t = bestTime { _ = a.matmul(w.t()) }
+    let flops = 2.0 * Double(m * n * k)
+    rows.append(Row(name: "x[\(m)x\(k)]·Wᵀ, W [\(n)x\(k)]", ember: flops / t / 1e9,
+                    reference: reference["linear \(m)x\(k)x\(n)"].map { flops / $0 / 1e9 }, unit: "GFLOP/s", higherIsBetter: true))
+}
 let x = Tensor.randn([512, 50257])
 rows.append(Row(name: "softmax [512, 50257]", ember: bestTime { _ = x.softmax(-1) } * 1e3,
                 reference: reference["softmax 512x50257"].map { $0 * 1e3 }, unit: "ms", higherIsBetter: false))
@@ -99,7 +125,7 @@ rows.append(Row(name: "GELU (tanh) 1.5M", ember: bestTime { _ = g.gelu(approxima
                 reference: reference["gelu 1.5M"].map { $0 * 1e3 }, unit: "ms", higherIsBetter: false))
 
 func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ", startingAt: 0) }
-print(pad("workload", 34) + pad("Ember", 14) + pad("numpy", 14) + "Ember vs numpy")
+print(pad("workload", 36) + pad("Ember", 16) + pad("numpy", 14) + "Ember vs numpy")
 for r in rows {
     let e = String(format: "%.2f %@", r.ember, r.unit)
     let ref = r.reference.map { String(format: "%.2f %@", $0, r.unit) } ?? "n/a"
@@ -108,5 +134,5 @@ for r in rows {
         let speed = r.higherIsBetter ? r.ember / v : v / r.ember
         ratio = String(format: "%.2fx %@", speed, speed >= 1 ? "(Ember faster)" : "(numpy faster)")
     }
-    print(pad(r.name, 34) + pad(e, 14) + pad(ref, 14) + ratio)
+    print(pad(r.name, 36) + pad(e, 16) + pad(ref, 14) + ratio)
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates Benchmarks/pytorch/.venv with PyTorch's CPU wheel (and numpy, tiktoken) for the
+# Creates Benchmarks/pytorch/.venv with PyTorch's CPU wheel (and numpy, tiktoken, safetensors) for the
 # side-by-side benchmarks. Run once: bash Benchmarks/pytorch/setup.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,5 +10,5 @@ if ls /opt/wheels/torch-*.whl >/dev/null 2>&1; then
 else
     "$here/.venv/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu || "$here/.venv/bin/pip" install -q torch
 fi
-"$here/.venv/bin/pip" install -q numpy tiktoken
+"$here/.venv/bin/pip" install -q numpy tiktoken safetensors
 "$here/.venv/bin/python" -c "import torch; print('torch', torch.__version__, 'threads', torch.get_num_threads())"

@@ -27,6 +27,10 @@ struct GenerateCommand: ParsableCommand {
     var seed = 123
     @Option(help: "Where to run the model: cpu or vulkan:0 (default cpu).")
     var device = "cpu"
+    @Option(help: "Weight dtype for generation: f32, bf16 or f16 (16-bit weights, float32 arithmetic).")
+    var dtype = "f32"
+    @Flag(help: "Print the largest |logit difference| of --dtype against float32 on the prompt (to standard error).")
+    var compareDtype = false
 
     @OptionGroup(title: "Model (for checkpoints without a saved config)")
     var model: ModelOptions
@@ -35,6 +39,7 @@ struct GenerateCommand: ParsableCommand {
         guard topK >= 0 else { throw ValidationError("--top-k must be 0 (no top-k) or positive, got \(topK)") }
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must not be negative, got \(maxNewTokens)") }
         guard temperature.isFinite && temperature >= 0 else { throw ValidationError("--temperature must be 0 or positive, got \(temperature)") }
+        guard InferenceDType.named(dtype) != nil else { throw ValidationError("--dtype must be f32, bf16 or f16, got \(dtype)") }
     }
 
     func run() throws {
@@ -44,6 +49,15 @@ struct GenerateCommand: ParsableCommand {
         let (gpt, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: checkpoint), fallbackConfig: fallback)
         if fromFile && !model.givenOptions.isEmpty {
             FileHandle.standardError.write(Data("note: the checkpoint has its own config; \(model.givenOptions.joined(separator: ", ")) ignored\n".utf8))
+        }
+        let weightType = InferenceDType.named(dtype)!
+        if weightType != .float32 || compareDtype {
+            // The comparison runs the prompt (cropped to the context) through both precisions.
+            let ids = try tokenizer.encode(prompt, allowedSpecial: ["<|endoftext|>"]).suffix(gpt.config.contextLength)
+            let idx = compareDtype && !ids.isEmpty ? Tensor(array: ids.map(Int64.init), shape: [1, ids.count]) : nil
+            if let diff = gpt.castForInference(to: weightType, comparingLogitsOn: idx) {
+                FileHandle.standardError.write(Data("max |logit difference| vs float32: \(diff) (\(weightType), \(ids.count) prompt positions)\n".utf8))
+            }
         }
         gpt.to(device)
         let sample = try samplePrompt(model: gpt, tokenizer: tokenizer, prompt: prompt, maxNewTokens: maxNewTokens,

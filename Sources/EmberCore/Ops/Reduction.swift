@@ -92,6 +92,8 @@ extension Tensor {
 
     /// `var(dims, correction, keepdim)`; `unbiased: false` is `correction: 0` (the book's LayerNorm).
     public func variance(dims: [Int]? = nil, unbiased: Bool = true, keepdim: Bool = false) -> Tensor {
+        // Half types: in float32, rounded once, as PyTorch's var kernel accumulates (bf16-bench branch).
+        if dtype == .float16 || dtype == .bfloat16 { return to(.float32).variance(dims: dims, unbiased: unbiased, keepdim: keepdim).to(dtype) }
         let m = mean(dims: dims, keepdim: true)
         let d = self - m
         let n = (reductionDims(dims) ?? []).reduce(1) { $0 * shape[$1] }

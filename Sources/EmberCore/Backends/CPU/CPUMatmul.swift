@@ -54,6 +54,7 @@ func batchedGEMM(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
         }
     } else {
         // Half types: compute in float32 and round, as PyTorch's CPU kernels accumulate in float.
+        if halfWeightGEMM(a, b, out) { return }   // bf16/f16 weight x · Wᵀ: HalfWeightGEMM.swift
         let af = a.rawCast(.float32), bf = b.rawCast(.float32)
         let of = Tensor(shape: out.shape, dtype: .float32, device: .cpu, zeroed: false)
         batchedGEMM(af, bf, of)
