@@ -25,6 +25,8 @@ struct GenerateCommand: ParsableCommand {
     var topK = 25
     @Option(help: "torch.manual_seed before sampling.")
     var seed = 123
+    @Flag(help: "Recompute every position each step instead of using the KV cache (same tokens, slower).")
+    var noKvCache = false
 
     @OptionGroup(title: "Model (for checkpoints without a saved config)")
     var model: ModelOptions
@@ -43,7 +45,8 @@ struct GenerateCommand: ParsableCommand {
             FileHandle.standardError.write(Data("note: the checkpoint has its own config; \(model.givenOptions.joined(separator: ", ")) ignored\n".utf8))
         }
         let sample = try samplePrompt(model: gpt, tokenizer: tokenizer, prompt: prompt, maxNewTokens: maxNewTokens,
-                                      temperature: temperature, topK: topK == 0 ? nil : topK, seed: seed)
+                                      temperature: temperature, topK: topK == 0 ? nil : topK, seed: seed,
+                                      useCache: !noKvCache)
         if let note = sample.cropNote(contextLength: gpt.config.contextLength) {
             FileHandle.standardError.write(Data((note + "\n").utf8))
         }

@@ -1,6 +1,8 @@
 import EmberCore
+import EmberIO
 import EmberLLM
 import EmberNN
+import Foundation
 import XCTest
 
 /// The KV cache of the book's chapter-4 bonus ("KV cache", `gpt_with_kv_cache.py`): bug case B20
@@ -159,5 +161,41 @@ final class KVCacheTests: XCTestCase {
             XCTAssertNil(block.att.cache_v)
             XCTAssertEqual(block.att.ptrCurrentPos, 0)
         }
+    }
+
+    /// `ember generate`'s path (`samplePrompt`, chapter 5.3 sampling with T=1.4, top-k 25, seed
+    /// 123) gives the same sample with and without the cache, also when the window slides
+    /// (context 16, 4 + 30 tokens) and when the prompt is cropped.
+    func testSamplePromptWithCacheEqualsWithout() throws {
+        let tokenizer = try GPT2Tokenizer.gpt2()
+        let model = tinyModel(contextLength: 16)
+        for prompt in ["Every effort moves you", String(repeating: "I had always thought Jack Gisburn rather a cheap genius. ", count: 3)] {
+            for (temperature, topK) in [(1.4, 25 as Int?), (0, nil)] {
+                let plain = try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 30,
+                                             temperature: temperature, topK: topK, seed: 123)
+                let cached = try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 30,
+                                              temperature: temperature, topK: topK, seed: 123, useCache: true)
+                XCTAssertEqual(cached, plain, "prompt \(plain.promptTokens) tokens, T=\(temperature)")
+            }
+        }
+    }
+
+    /// The built `ember generate` prints the same text with the cache (default) and with
+    /// `--no-kv-cache`, past the window of a context-16 model.
+    func testEmberGenerateNoKVCacheFlagGivesTheSameText() throws {
+        manualSeed(123)
+        let model = GPTModel(GPTConfig.tiny.with(contextLength: 16))
+        let dir = try CheckpointTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tiny.pth")
+        try save(model.stateDict(), to: file)
+        let args = ["generate", "--checkpoint", file.path, "--emb-dim", "64", "--n-heads", "2", "--n-layers", "2",
+                    "--context-length", "16", "--max-new-tokens", "30"]
+        let cached = try TrainCommandTests.runEmber(args)
+        let plain = try TrainCommandTests.runEmber(args + ["--no-kv-cache"])
+        XCTAssertEqual(cached.status, 0, cached.err)
+        XCTAssertEqual(plain.status, 0, plain.err)
+        XCTAssertTrue(cached.out.hasPrefix("Every effort moves you"), cached.out)
+        XCTAssertEqual(cached.out, plain.out)
     }
 }
