@@ -1,10 +1,12 @@
 """PyTorch side of Ember's GPT benchmarks: the book's chapter-4 GPTModel (same shapes and code
-structure), timed on the CPU with the same thread count as Ember.
+structure) with the KV cache of the chapter-4 bonus ("KV cache", gpt_with_kv_cache.py: cache_k /
+cache_v as non-persistent buffers grown with torch.cat, ptr_current_pos, current_pos, reset),
+timed on the CPU with the same thread count as Ember.
 
 Usage: .venv/bin/python gpt_bench.py [--threads N] [--quick]
 Prints one JSON object: seconds per training step (batch 2 x 256, dropout 0.1, AdamW), eval forward,
-model construction, and generation tokens/s (200 new tokens from a 4-token prompt, greedy), in float32
-(and with bfloat16 parameters with --bf16).
+model construction, and generation tokens/s without and with the KV cache (200 new tokens from a
+4-token prompt, greedy); with --bf16 also cached generation with bfloat16 parameters.
 """
 import argparse, json, time
 import torch
@@ -21,17 +23,41 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_out, d_out)
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1))
+        # KV cache: absent until used, never in state_dict(), moved by .to().
+        self.register_buffer("cache_k", None, persistent=False)
+        self.register_buffer("cache_v", None, persistent=False)
+        self.ptr_current_pos = 0
 
-    def forward(self, x):
+    def forward(self, x, use_cache=False):
         b, t, _ = x.shape
-        q = self.W_query(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
-        k = self.W_key(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
-        v = self.W_value(x).view(b, t, self.num_heads, self.head_dim).transpose(1, 2)
+        q = self.W_query(x).view(b, t, self.num_heads, self.head_dim)
+        k_new = self.W_key(x).view(b, t, self.num_heads, self.head_dim)
+        v_new = self.W_value(x).view(b, t, self.num_heads, self.head_dim)
+        if use_cache:
+            if self.cache_k is None:
+                self.cache_k, self.cache_v = k_new, v_new
+            else:  # append the new tokens along the token dimension
+                self.cache_k = torch.cat([self.cache_k, k_new], dim=1)
+                self.cache_v = torch.cat([self.cache_v, v_new], dim=1)
+            k, v = self.cache_k, self.cache_v
+        else:
+            k, v = k_new, v_new
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)   # (b, heads, tokens, head_dim)
         scores = q @ k.transpose(2, 3)
-        scores.masked_fill_(self.mask.bool()[:t, :t], -torch.inf)
+        n_k = k.shape[2]
+        if use_cache:  # the new queries sit at rows ptr..ptr+t of the causal mask
+            mask = self.mask.bool()[self.ptr_current_pos:self.ptr_current_pos + t, :n_k]
+            self.ptr_current_pos += t
+        else:
+            mask = self.mask.bool()[:t, :n_k]
+        scores.masked_fill_(mask, -torch.inf)
         w = self.dropout(torch.softmax(scores / k.shape[-1] ** 0.5, dim=-1))
         ctx = (w @ v).transpose(1, 2).contiguous().view(b, t, self.d_out)
         return self.out_proj(ctx)
+
+    def reset_cache(self):
+        self.cache_k, self.cache_v = None, None
+        self.ptr_current_pos = 0
 
 
 class LayerNorm(nn.Module):
@@ -71,8 +97,8 @@ class TransformerBlock(nn.Module):
         self.norm1, self.norm2 = LayerNorm(cfg["emb_dim"]), LayerNorm(cfg["emb_dim"])
         self.drop_shortcut = nn.Dropout(cfg["drop_rate"])
 
-    def forward(self, x):
-        x = x + self.drop_shortcut(self.att(self.norm1(x)))
+    def forward(self, x, use_cache=False):
+        x = x + self.drop_shortcut(self.att(self.norm1(x), use_cache=use_cache))
         return x + self.drop_shortcut(self.ff(self.norm2(x)))
 
 
@@ -85,12 +111,36 @@ class GPTModel(nn.Module):
         self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg) for _ in range(cfg["n_layers"])])
         self.final_norm = LayerNorm(cfg["emb_dim"])
         self.out_head = nn.Linear(cfg["emb_dim"], cfg["vocab_size"], bias=False)
+        self.current_pos = 0
 
-    def forward(self, idx):
+    def forward(self, idx, use_cache=False):
         _, t = idx.shape
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(t, device=idx.device))
-        x = self.trf_blocks(self.drop_emb(x))
+        if use_cache:  # positions continue after the cached tokens
+            pos = torch.arange(self.current_pos, self.current_pos + t, device=idx.device)
+            self.current_pos += t
+        else:
+            pos = torch.arange(t, device=idx.device)
+        x = self.drop_emb(self.tok_emb(idx) + self.pos_emb(pos))
+        for block in self.trf_blocks:
+            x = block(x, use_cache=use_cache)
         return self.out_head(self.final_norm(x))
+
+    def reset_kv_cache(self):
+        for block in self.trf_blocks:
+            block.att.reset_cache()
+        self.current_pos = 0
+
+
+def generate_text_simple_cached(model, idx, max_new_tokens, context_size):
+    """Greedy decoding through the KV cache: prefill with the prompt, then one token per step."""
+    model.reset_kv_cache()
+    logits = model(idx[:, -context_size:], use_cache=True)
+    for i in range(max_new_tokens):
+        next_idx = logits[:, -1].argmax(dim=-1, keepdim=True)
+        idx = torch.cat([idx, next_idx], dim=1)
+        if i + 1 < max_new_tokens:  # (the book also runs the forward after the last token)
+            logits = model(next_idx, use_cache=True)
+    return idx
 
 
 def best(f, reps):
@@ -130,6 +180,8 @@ def main():
             model(x)
     out["eval_forward_s"] = best(fwd, reps)
 
+    uncached = {}
+
     def gen():
         model.eval()
         idx = torch.tensor([[6109, 3626, 6100, 345]])
@@ -137,12 +189,23 @@ def main():
             for _ in range(50 if args.quick else 200):
                 logits = model(idx[:, -256:])[:, -1, :]
                 idx = torch.cat([idx, logits.argmax(-1, keepdim=True)], dim=1)
+        uncached["ids"] = idx
     n = 50 if args.quick else 200
     out["generate_tokens_per_s"] = n / best(gen, 1)
+
+    prompt = torch.tensor([[6109, 3626, 6100, 345]])
+
+    def gen_cached():
+        model.eval()
+        with torch.no_grad():
+            return generate_text_simple_cached(model, prompt, n, 256)
+    out["generate_cached_tokens_per_s"] = n / best(gen_cached, 1)
+    # The cache changes the speed, not the tokens.
+    out["cached_equals_uncached"] = float(torch.equal(gen_cached(), uncached["ids"]))
     if args.bf16:
         # Opt-in: on the 2-core dev machine under load this did not finish in 15 minutes.
         model.to(torch.bfloat16)   # bf16 parameters and buffers, as Ember's castForInference(to: .bfloat16)
-        out["generate_bf16_tokens_per_s"] = n / best(gen, 1)
+        out["generate_cached_bf16_tokens_per_s"] = n / best(gen_cached, 1)
     print(json.dumps(out))
 
 

@@ -31,6 +31,8 @@ struct GenerateCommand: ParsableCommand {
     var dtype = "f32"
     @Flag(help: "Print the largest |logit difference| of --dtype against float32 on the prompt (to standard error).")
     var compareDtype = false
+    @Flag(help: "Recompute every position each step instead of using the KV cache (same tokens, slower).")
+    var noKvCache = false
 
     @OptionGroup(title: "Model (for checkpoints without a saved config)")
     var model: ModelOptions
@@ -61,7 +63,8 @@ struct GenerateCommand: ParsableCommand {
         }
         gpt.to(device)
         let sample = try samplePrompt(model: gpt, tokenizer: tokenizer, prompt: prompt, maxNewTokens: maxNewTokens,
-                                      temperature: temperature, topK: topK == 0 ? nil : topK, seed: seed)
+                                      temperature: temperature, topK: topK == 0 ? nil : topK, seed: seed,
+                                      useCache: !noKvCache)
         if let note = sample.cropNote(contextLength: gpt.config.contextLength) {
             FileHandle.standardError.write(Data((note + "\n").utf8))
         }

@@ -64,6 +64,64 @@ public func generate(model: some UnaryLayer, idx: Tensor, maxNewTokens: Int, con
     return idx
 }
 
+/// The book's `generate_text_simple_cached` (chapter 4 bonus "KV cache"): greedy decoding that
+/// feeds the prompt once and then one token per step through the model's KV cache.
+///
+/// Equals ``generateTextSimple(model:idx:maxNewTokens:contextSize:)`` token for token (up to
+/// float32 rounding in an exact tie); see ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:useCache:)``
+/// for the window handling (bug case B20).
+/// - Parameters:
+///   - model: a ``GPTModel``; its cache is reset first. Call `model.eval()` for the book's output.
+///   - idx: the prompt, `[B, T0]` int64.
+///   - maxNewTokens: tokens to append.
+///   - contextSize: the window; nil for the model's `contextLength` (the book's default).
+/// - Returns: `[B, T0 + maxNewTokens]` int64; the first `T0` columns are the prompt.
+public func generateTextSimpleCached(model: GPTModel, idx: Tensor, maxNewTokens: Int, contextSize: Int? = nil) -> Tensor {
+    generate(model: model, idx: idx, maxNewTokens: maxNewTokens, contextSize: contextSize ?? model.config.contextLength,
+             useCache: true)
+}
+
+/// ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:)`` for a ``GPTModel``,
+/// with or without its KV cache (book chapter 4 bonus "KV cache"). Same draws from the global
+/// generator, so the same tokens for the same seed.
+///
+/// With `useCache`: reset the cache, prefill it with the prompt's last `contextSize` tokens, then
+/// feed one new token per step (positions `T0, T0 + 1, …`). When the next token would sit at
+/// position `contextSize`, the window slides as the uncached loop's crop does: the cache is reset
+/// and refilled from the last `contextSize` tokens, so positions given to `pos_emb` never exceed
+/// `contextSize − 1` and every step sees exactly the uncached loop's input (bug case B20).
+/// - Parameters: as the generic `generate`; `contextSize ≤ model.config.contextLength`;
+///   `useCache: false` runs the generic (uncached) loop.
+/// - Returns: `[B, T0 + n]` int64 with `n ≤ maxNewTokens`.
+public func generate(model: GPTModel, idx: Tensor, maxNewTokens: Int, contextSize: Int,
+                     temperature: Double = 0, topK: Int? = nil, eosId: Int? = nil, useCache: Bool) -> Tensor {
+    guard useCache else {
+        return generate(model: model, idx: idx, maxNewTokens: maxNewTokens, contextSize: contextSize,
+                        temperature: temperature, topK: topK, eosId: eosId)
+    }
+    if let topK, topK <= 0 {
+        return EmberError(.value, "top_k must be a positive integer or nil, but got top_k=\(topK)").raise(shape: idx.shape, dtype: .int64)
+    }
+    var idx = idx
+    for step in 0..<maxNewTokens {
+        let logits = noGrad { () -> Tensor in
+            let input: Tensor
+            if step == 0 || model.currentPos + 1 > contextSize {
+                model.resetKVCache()                                                      // (re)fill the window
+                input = idx.slice(1, start: Swift.max(0, idx.shape[1] - contextSize))    // (B, ≤ contextSize)
+            } else {
+                input = idx.slice(1, start: idx.shape[1] - 1)                             // (B, 1): the newest token
+            }
+            let out = model(input, useCache: true)                                        // (B, T, vocab)
+            return out.select(1, out.shape[1] - 1)                                        // (B, vocab)
+        }
+        let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK)    // (B, 1)
+        if let eosId, idxNext.toInt64s().allSatisfy({ $0 == Int64(eosId) }) { break }
+        idx = Tensor.cat([idx, idxNext], dim: 1)
+    }
+    return idx
+}
+
 /// One decoding step of ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:)``:
 /// logits `[B, vocab]` → next ids `[B, 1]` int64 (top-k mask, temperature, multinomial or argmax).
 public func nextToken(logits: Tensor, temperature: Double = 0, topK: Int? = nil) -> Tensor {

@@ -15,6 +15,11 @@ import EmberNN
 /// each block's attention then feed-forward Linears, out_head), so `manualSeed(123)` gives
 /// PyTorch's weights. `device: .meta` builds the shapes only (parameter counts, no memory).
 /// - Errors: input longer than `contextLength` raises a `ValueError` naming both lengths (B19).
+///
+/// KV cache (book chapter 4 bonus "KV cache"): `model(ids, useCache: true)` embeds the new tokens at
+/// positions `currentPos ..< currentPos + T` and appends their keys and values to every block's
+/// cache; ``resetKVCache()`` starts over. Positions past `contextLength − 1` are a `ValueError`
+/// (B20); ``generateTextSimpleCached(model:idx:maxNewTokens:contextSize:)`` slides the window.
 public final class GPTModel: Module, UnaryLayer {
     /// Token embeddings `[vocabSize, embDim]`.
     @Child public var tok_emb: Embedding
@@ -30,6 +35,8 @@ public final class GPTModel: Module, UnaryLayer {
     @Child public var out_head: Linear
     /// The configuration the model was built with.
     public let config: GPTConfig
+    /// Tokens fed with `useCache: true` since the last ``resetKVCache()`` (the book's `current_pos`).
+    public private(set) var currentPos = 0
 
     /// - Parameters: `cfg` sizes; `device: .meta` builds shapes only (no memory, no draws).
     public init(_ cfg: GPTConfig, device: Device = .cpu) {
@@ -45,16 +52,34 @@ public final class GPTModel: Module, UnaryLayer {
 
     /// - Parameter inIdx: token ids `[B, T]` int64, `T ≤ contextLength`.
     /// - Returns: logits `[B, T, vocabSize]` float32.
-    public func callAsFunction(_ inIdx: Tensor) -> Tensor {
+    public func callAsFunction(_ inIdx: Tensor) -> Tensor { callAsFunction(inIdx, useCache: false) }
+
+    /// - Parameters: `inIdx` token ids `[B, T]` int64; `useCache` continues from the KV cache
+    ///   (positions `currentPos ..< currentPos + T`, which must end by `contextLength`).
+    /// - Returns: logits `[B, T, vocabSize]` float32.
+    public func callAsFunction(_ inIdx: Tensor, useCache: Bool) -> Tensor {
         let (b, seqLen) = (inIdx.shape[0], inIdx.shape[1])
-        guard seqLen <= config.contextLength else {
-            return EmberError(.value, "GPTModel got a sequence of \(seqLen) tokens but context_length is \(config.contextLength); crop the input to its last \(config.contextLength) tokens").raise(shape: [b, seqLen, config.vocabSize])
+        let start = useCache ? currentPos : 0
+        guard start + seqLen <= config.contextLength else {
+            let what = useCache ? "\(seqLen) new tokens after \(start) cached ones (positions up to \(start + seqLen - 1))" : "a sequence of \(seqLen) tokens"
+            return EmberError(.value, "GPTModel got \(what) but context_length is \(config.contextLength); crop the input to its last \(config.contextLength) tokens\(useCache ? " after resetKVCache()" : "")").raise(shape: [b, seqLen, config.vocabSize])
         }
-        let tokEmbeds = tok_emb(inIdx)                                          // (B, T, embDim)
-        let posEmbeds = pos_emb(Tensor.arange(seqLen, device: inIdx.device))    // (T, embDim)
-        var x = drop_emb(tokEmbeds + posEmbeds)                                 // (B, T, embDim)
-        x = trf_blocks(x)
+        if useCache { currentPos += seqLen }
+        let tokEmbeds = tok_emb(inIdx)                                                        // (B, T, embDim)
+        let posEmbeds = pos_emb(Tensor.arange(start, start + seqLen, device: inIdx.device))   // (T, embDim)
+        var x = drop_emb(tokEmbeds + posEmbeds)                                               // (B, T, embDim)
+        if useCache {
+            for case let block as TransformerBlock in trf_blocks.children() { x = block(x, useCache: true) }
+        } else {
+            x = trf_blocks(x)
+        }
         x = final_norm(x)
-        return out_head(x)                                                      // (B, T, vocabSize)
+        return out_head(x)                                                                    // (B, T, vocabSize)
+    }
+
+    /// Empties every block's KV cache and sets ``currentPos`` to 0 (the book's `reset_kv_cache`).
+    public func resetKVCache() {
+        for case let block as TransformerBlock in trf_blocks.children() { block.att.resetCache() }
+        currentPos = 0
     }
 }

@@ -30,10 +30,14 @@ public final class TransformerBlock: Module, UnaryLayer {
         super.init()
     }
 
-    /// `(B, T, embDim) -> (B, T, embDim)`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {     // (B, T, embDim)
+    /// `(B, T, embDim) -> (B, T, embDim)`, without the KV cache.
+    public func callAsFunction(_ x: Tensor) -> Tensor { callAsFunction(x, useCache: false) }
+
+    /// `(B, T, embDim) -> (B, T, embDim)`; `useCache` is passed to the attention's KV cache (book
+    /// chapter 4 bonus "KV cache").
+    public func callAsFunction(_ x: Tensor, useCache: Bool) -> Tensor {     // (B, T, embDim)
         var shortcut = x
-        var h = drop_shortcut(att(norm1(x)))
+        var h = drop_shortcut(att(norm1(x), useCache: useCache))
         h = h + shortcut
         shortcut = h
         h = drop_shortcut(ff(norm2(h)))

@@ -1,7 +1,7 @@
 import EmberCore
 import EmberNN
 
-/// What ``samplePrompt(model:tokenizer:prompt:maxNewTokens:temperature:topK:seed:)`` produced.
+/// What ``samplePrompt(model:tokenizer:prompt:maxNewTokens:temperature:topK:seed:useCache:)`` produced.
 public struct PromptSample: Sendable, Equatable {
     /// The decoded prompt (as used, after cropping) followed by the new tokens.
     public var text: String
@@ -29,10 +29,11 @@ public struct PromptSample: Sendable, Equatable {
 ///   - temperature: 0 for greedy decoding, > 0 to sample (the book's example uses 1.4 with top-k 25).
 ///   - topK: keep the `topK` largest logits; nil for all.
 ///   - seed: the global seed before sampling; nil leaves the generator as it is.
+///   - useCache: decode through the model's KV cache (book chapter 4 bonus; same tokens, faster).
 /// - Throws: ``TrainingError/invalidSetting(_:)`` for an empty prompt, a negative token count, a
 ///   negative or non-finite temperature or `topK ≤ 0`; the tokenizer's errors.
 public func samplePrompt(model: GPTModel, tokenizer: GPT2Tokenizer, prompt: String, maxNewTokens: Int,
-                         temperature: Double, topK: Int?, seed: Int?) throws -> PromptSample {
+                         temperature: Double, topK: Int?, seed: Int?, useCache: Bool = false) throws -> PromptSample {
     guard maxNewTokens >= 0 else { throw TrainingError.invalidSetting("max new tokens must not be negative, got \(maxNewTokens)") }
     guard temperature.isFinite && temperature >= 0 else { throw TrainingError.invalidSetting("temperature must be a non-negative number, got \(temperature)") }
     if let topK, topK <= 0 { throw TrainingError.invalidSetting("top-k must be positive, got \(topK)") }
@@ -44,7 +45,8 @@ public func samplePrompt(model: GPTModel, tokenizer: GPT2Tokenizer, prompt: Stri
     if let seed { manualSeed(seed) }
     let idx = Tensor(array: used.map(Int64.init), shape: [1, used.count]).to(model.tok_emb.weight.device)
     let out = generate(model: model, idx: idx,
-                       maxNewTokens: maxNewTokens, contextSize: ctx, temperature: temperature, topK: topK)
+                       maxNewTokens: maxNewTokens, contextSize: ctx, temperature: temperature, topK: topK,
+                       useCache: useCache)
     let outIds = out.flatten().toInt64s().map(Int.init)
     return PromptSample(text: try tokenizer.decode(outIds), tokenIds: outIds, promptTokens: ids.count,
                         croppedTokens: ids.count - used.count)
