@@ -97,10 +97,22 @@ public struct PthCheckpoint: @unchecked Sendable {
                     + "\(id.elementCount) \(dtype) elements (\(expected) bytes): the sizes do not match")
             }
             let mapped = options.mmap && !bigEndian && entry.method == 0
-            var bytes = try zip.read(entry, mapped: mapped, verifyCRC: options.verifyChecksums && !mapped)
-            if bigEndian { bytes = byteSwapped(bytes, itemSize: dtype.itemSize) }
-            let record = try StorageRecord(key: id.key, dtype: dtype, elementCount: id.elementCount, bytes: bytes,
+            let record: StorageRecord
+            if !mapped && !bigEndian && expected >= RecordBridge.minBorrowedBytes {
+                // Copied once, straight into the tensor storage that loading will use (``StorageRecord/hostStorage``).
+                let storage = Storage(byteCount: expected, device: .cpu, zeroed: false)
+                guard let p = storage.data else { throw EmberIOError(.limitExceeded, "storage '\(id.key)': cannot allocate \(expected) bytes") }
+                try zip.read(entry, into: UnsafeMutableRawBufferPointer(start: p, count: expected), verifyCRC: options.verifyChecksums)
+                let bytes = Data(bytesNoCopy: p, count: expected, deallocator: .custom { _, _ in withExtendedLifetime(storage) {} })
+                record = try StorageRecord(key: id.key, dtype: dtype, elementCount: id.elementCount, bytes: bytes,
+                                           savedLocation: id.location, isMapped: false)
+                record.hostStorage = storage
+            } else {
+                var bytes = try zip.read(entry, mapped: mapped, verifyCRC: options.verifyChecksums && !mapped)
+                if bigEndian { bytes = byteSwapped(bytes, itemSize: dtype.itemSize) }
+                record = try StorageRecord(key: id.key, dtype: dtype, elementCount: id.elementCount, bytes: bytes,
                                            savedLocation: id.location, isMapped: mapped)
+            }
             cache[id.key] = record
             return .storage(record)
         }

@@ -32,13 +32,16 @@ public enum PthWriter {
         }, location: { deviceTag?($0) ?? "cpu" })
         try pickler.dump(value)
         let pickle = Data(pickler.out)
+        // The storages' CRC-32s are computed on another thread, in file order, while earlier ones are written.
+        let crcs = CRCPipeline(storages.map(\.bytes))
+        defer { crcs.waitUntilFinished() } // no reading of the tensors' memory after a failed save returns
         try AtomicFileWriter.write(to: url) { sink in
             var zip = ZipArchiveWriter()
             try zip.add("\(folder)/data.pkl", pickle, to: &sink)
             try zip.add("\(folder)/.format_version", Data("1".utf8), to: &sink)
             try zip.add("\(folder)/.storage_alignment", Data("64".utf8), to: &sink)
             try zip.add("\(folder)/byteorder", Data("little".utf8), to: &sink)
-            for (i, s) in storages.enumerated() { try zip.add("\(folder)/data/\(i)", s.bytes, to: &sink) }
+            for (i, s) in storages.enumerated() { try zip.add("\(folder)/data/\(i)", s.bytes, crc: crcs.crc(i), to: &sink) }
             try zip.add("\(folder)/version", Data("3\n".utf8), to: &sink)
             let id = (0..<40).map { _ in String(Int.random(in: 0...9)) }.joined()
             try zip.add("\(folder)/.data/serialization_id", Data(id.utf8), to: &sink)
@@ -58,5 +61,39 @@ public enum PthWriter {
             dict.metadata = .dict(meta)
         }
         try save(.dict(dict), to: url)
+    }
+}
+
+/// CRC-32s of a list of buffers, computed in order on a background thread; ``crc(_:)`` waits for one.
+/// The buffers are kept alive until the last is done, even when the caller gives up early.
+final class CRCPipeline: @unchecked Sendable {
+    private let items: [Data]
+    private let crcs: UnsafeMutableBufferPointer<UInt32>
+    private let done: [DispatchSemaphore]
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ items: [Data]) {
+        self.items = items
+        crcs = .allocate(capacity: items.count)
+        crcs.initialize(repeating: 0)
+        done = items.map { _ in DispatchSemaphore(value: 0) }
+        DispatchQueue.global().async { [self] in
+            for i in items.indices {
+                crcs[i] = CRC32.checksum(items[i])
+                done[i].signal()
+            }
+            finished.signal()
+        }
+    }
+
+    deinit { crcs.deallocate() }
+
+    /// Returns once every CRC is computed (call once).
+    func waitUntilFinished() { finished.wait() }
+
+    /// The CRC-32 of item `i` (each index once).
+    func crc(_ i: Int) -> UInt32 {
+        done[i].wait()
+        return crcs[i]
     }
 }

@@ -22,6 +22,10 @@ public final class StorageRecord: @unchecked Sendable {
     public let isMapped: Bool
 
     public var byteCount: Int { bytes.count }
+    /// The CPU storage `bytes` live in, when the reader copied the record straight into one: loading then
+    /// uses it as the tensors' storage instead of copying the bytes again (the record is not handed out
+    /// after that, so nothing sees the tensors' later writes through `bytes`).
+    var hostStorage: Storage?
 
     /// Creates a storage record.
     /// - Throws: ``EmberIOError/Kind/invalidStorage`` if `bytes.count != elementCount × dtype.itemSize`.

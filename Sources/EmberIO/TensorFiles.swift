@@ -152,7 +152,9 @@ struct RecordBridge {
         if let s = storages[ObjectIdentifier(r)] { return s.storage }
         var s: Storage
         let owner = r.isMapped && r.byteCount >= RecordBridge.minBorrowedBytes ? DataOwner(r.bytes) : nil
-        if let owner, owner.pointer.map({ Int(bitPattern: $0) % r.dtype.itemSize == 0 }) ?? false {
+        if let host = r.hostStorage {
+            s = host
+        } else if let owner, owner.pointer.map({ Int(bitPattern: $0) % r.dtype.itemSize == 0 }) ?? false {
             // Borrow the mapped bytes; the Data (and its mapping) lives as long as the storage. Kernels
             // read elements through typed pointers, so a misaligned record is copied instead.
             s = Storage(borrowing: owner.pointer, byteCount: r.byteCount, device: .cpu, owner: owner)
@@ -226,7 +228,11 @@ struct RecordBridge {
             }
             rec = r
         } else {
-            let bytes = s.data.map { Data(bytes: $0, count: s.byteCount) } ?? Data()
+            // The storage's bytes without a copy: the record lives only for this save, and the Data keeps the
+            // storage alive.
+            let bytes = s.data.map { p in
+                Data(bytesNoCopy: p, count: s.byteCount, deallocator: .custom { _, _ in withExtendedLifetime(s) {} })
+            } ?? Data()
             rec = try StorageRecord(key: String(records.count), dtype: cpu.dtype, elementCount: s.byteCount / cpu.dtype.itemSize, bytes: bytes)
             records[ObjectIdentifier(s)] = (s, rec)
         }

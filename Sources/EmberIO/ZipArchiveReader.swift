@@ -112,6 +112,39 @@ struct ZipArchiveReader {
         return start..<(start + e.compressedSize)
     }
 
+    /// Copies the uncompressed bytes of `e` into `destination` (exactly `e.uncompressedSize` bytes): a STORED
+    /// entry is copied from the mapping in chunks, each checksummed right after its copy while it is still in
+    /// cache, so the bytes come from memory once; DEFLATED entries are inflated by ``read(_:mapped:verifyCRC:)``.
+    /// - Throws: as ``read(_:mapped:verifyCRC:)``; `destination` then holds unspecified bytes.
+    func read(_ e: ZipEntry, into destination: UnsafeMutableRawBufferPointer, verifyCRC: Bool = true) throws {
+        guard destination.count == e.uncompressedSize else {
+            throw EmberIOError(.malformedZip, "entry \(e.name): \(e.uncompressedSize) bytes, expected \(destination.count)")
+        }
+        guard e.method == 0 else {
+            let data = try read(e, verifyCRC: verifyCRC)
+            data.withUnsafeBytes { if $0.count > 0 { destination.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            return
+        }
+        let range = try dataRange(e)
+        guard e.compressedSize == e.uncompressedSize else {
+            throw EmberIOError(.malformedZip, "stored entry \(e.name): sizes differ")
+        }
+        var crc: UInt32 = 0
+        if let src = file.base, let dst = destination.baseAddress {
+            let chunk = 1 << 18
+            var done = 0
+            while done < range.count {
+                let n = min(chunk, range.count - done)
+                (dst + done).copyMemory(from: src + range.lowerBound + done, byteCount: n)
+                if verifyCRC { crc = CRC32.checksum(UnsafeRawBufferPointer(start: dst + done, count: n), crc: crc) }
+                done += n
+            }
+        }
+        if verifyCRC && crc != e.crc32 {
+            throw EmberIOError(.malformedZip, "entry \(e.name): CRC-32 mismatch (corrupted file)")
+        }
+    }
+
     /// The uncompressed bytes of `e`. STORED entries are returned without copying when `mapped` is true.
     /// Inflation stops with an error as soon as the output would exceed the declared size.
     func read(_ e: ZipEntry, mapped: Bool = false, verifyCRC: Bool = true) throws -> Data {

@@ -9,7 +9,8 @@ struct ZipArchiveWriter {
     private struct Written { let name: [UInt8]; let crc: UInt32; let size: Int; let offset: Int }
     private var written: [Written] = []
 
-    mutating func add(_ name: String, _ data: Data, to sink: inout FileSink) throws {
+    /// Appends one STORED entry; `crc` is the CRC-32 of `data` when the caller has it already.
+    mutating func add(_ name: String, _ data: Data, crc known: UInt32? = nil, to sink: inout FileSink) throws {
         let nameBytes = Array(name.utf8)
         let offset = sink.offset
         let size = data.count
@@ -21,7 +22,7 @@ struct ZipArchiveWriter {
             let pad = (Self.alignment - (end + 4) % Self.alignment) % Self.alignment
             extra += le16(0x4246) + le16(UInt16(pad)) + [UInt8](repeating: 0x5A, count: pad) // "FB", "ZZZ…"
         }
-        let crc = CRC32.checksum(data)
+        let crc = known ?? CRC32.checksum(data)
         var header = le32(0x0403_4B50) + le16(zip64 ? 45 : 20) + le16(0x0800) + le16(0) + le16(0) + le16(0)
         header += le32(crc) + le32(zip64 ? 0xFFFF_FFFF : UInt32(size)) + le32(zip64 ? 0xFFFF_FFFF : UInt32(size))
         header += le16(UInt16(nameBytes.count)) + le16(UInt16(extra.count)) + nameBytes + extra
