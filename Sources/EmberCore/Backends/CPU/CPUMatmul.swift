@@ -35,6 +35,11 @@ func batchedGEMM(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
         let ap = A.storage.data!.assumingMemoryBound(to: Float.self)
         let bp = B.storage.data!.assumingMemoryBound(to: Float.self)
         let cp = out.pointer(Float.self)
+        if batchCount == 1 && m == 1 && tb && !ta {
+            // One row times a transposed weight (the decode step): memory-bound, streamed.
+            DecodeGEMV.product(x: ap + offsetsA[0], w: bp + offsetsB[0], ldw: ldb, y: cp, k: k, n: n)
+            return
+        }
         if sharedB && aRowsContiguous {
             CPUGEMM.sgemm(m: m * batchCount, n: n, k: k, a: ap + offsetsA[0], lda: lda, transA: false,
                           b: bp + offsetsB[0], ldb: ldb, transB: tb, c: cp, ldc: n)
