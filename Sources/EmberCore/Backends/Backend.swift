@@ -111,7 +111,12 @@ extension Backend {
         onHost([x], out) { h, o in CPUBackend.shared.reduce(op, h[0], dims: dims, into: o) }
     }
     func extremum(_ x: Tensor, dim: Int?, largest: Bool, values: Tensor, indices: Tensor) {
-        HostFallbacks.record(#function)
+        extremumOnHost(x, dim: dim, largest: largest, values: values, indices: indices)
+    }
+
+    /// ``extremum(_:dim:largest:values:indices:)`` on host copies (two outputs, so not ``onHost``).
+    func extremumOnHost(_ x: Tensor, dim: Int?, largest: Bool, values: Tensor, indices: Tensor) {
+        HostFallbacks.record("extremum(_:dim:largest:values:indices:)")
         let hv = Tensor(shape: values.shape, dtype: values.dtype, device: .cpu, zeroed: false)
         let hi = Tensor(shape: indices.shape, dtype: .int64, device: .cpu, zeroed: false)
         CPUBackend.shared.extremum(x.hostCopy(), dim: dim, largest: largest, values: hv, indices: hi)

@@ -120,15 +120,6 @@ extension VulkanBackend {
         if v !== values { copy(from: v, to: values) }
     }
 
-    private func extremumOnHost(_ x: Tensor, dim: Int?, largest: Bool, values: Tensor, indices: Tensor) {
-        HostFallbacks.record("extremum(_:dim:largest:values:indices:)")
-        let hv = Tensor(shape: values.shape, dtype: values.dtype, device: .cpu, zeroed: false)
-        let hi = Tensor(shape: indices.shape, dtype: .int64, device: .cpu, zeroed: false)
-        CPUBackend.shared.extremum(x.hostCopy(), dim: dim, largest: largest, values: hv, indices: hi)
-        copyElements(from: hv, to: values)
-        copyElements(from: hi, to: indices)
-    }
-
     func softmax(_ x: Tensor, dim d: Int, log: Bool, into out: Tensor) {
         let last = Swift.max(x.ndim - 1, 0)
         let moved = x.ndim == 0 || d == last ? x : x.rawTranspose(d, last)
