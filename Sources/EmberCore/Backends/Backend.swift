@@ -6,7 +6,7 @@ import Synchronization
 /// device and record autograd; then they hand the arithmetic to the output device's ``Backend``.
 /// A backend owns its device memory (through ``Storage/owner``) and implements the kernels below.
 /// Adding a device means adding a folder under `Backends/` with a type conforming to ``Backend``
-/// and one line in ``BackendRegistry``; nothing in `Ops/` changes.
+/// and its case in ``BackendRegistry``; nothing in `Ops/` changes.
 ///
 /// Every kernel has a default implementation that runs the CPU backend on host copies of the
 /// operands and writes the results back (PyTorch's MPS backend calls the same idea its "CPU
