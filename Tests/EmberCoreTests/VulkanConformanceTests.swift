@@ -8,28 +8,7 @@ import XCTest
 /// DTypePromotionTests). Tolerances: IEEE-exact ops and casts bit for bit; transcendental
 /// functions within 1e-6 absolute + 4e-6 relative (the shaders' own exp/tanh/erf, not Sleef);
 /// sums and matrix products within float32 reassociation (their order differs from ATen's).
-final class VulkanConformanceTests: XCTestCase {
-    let vk = Device.vulkan(0)
-
-    override func setUpWithError() throws {
-        setenv("EMBER_VULKAN_VALIDATION", "1", 0)
-        if let reason = vk.unavailableReason {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI needs a Vulkan device: \(reason)") }
-            throw XCTSkip("vulkan:0 is unavailable: \(reason)")
-        }
-    }
-
-    override func invokeTest() {
-        do { try withErrorCapture { super.invokeTest() } } catch { XCTFail("unexpected error: \(error)") }
-    }
-
-    override func tearDown() {
-        if vk.isAvailable {
-            VulkanRuntime.synchronize()
-            XCTAssertEqual(VulkanRuntime.validationMessageCount, 0, "validation layer: \(VulkanRuntime.lastValidationMessage ?? "")")
-        }
-    }
-
+final class VulkanConformanceTests: VulkanTestCase {
     private let transcendental = Tolerance.close(rtol: 4e-6, atol: 1e-6)
     private let summed = Tolerance.close(rtol: 1e-5, atol: 1e-6)
 

@@ -6,35 +6,9 @@ import XCTest
 /// compared element by element (the CPU results are themselves checked against PyTorch by the
 /// other test files). Shapes stay small: in CI the Vulkan device is lavapipe, a correctness device.
 /// Without a device the tests skip with the reason; with `CI` set they fail (issue #7: a broken
-/// install must not turn into silent skips). Any Khronos validation-layer message fails the test.
-final class VulkanDeviceTests: XCTestCase {
-    var vk: Device = .vulkan(0)
-
-    override func setUpWithError() throws {
-        // Read by the runtime at its first start; .ci/run sets it for the whole suite.
-        setenv("EMBER_VULKAN_VALIDATION", "1", 0)
-        if let reason = Device.vulkan(0).unavailableReason {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                XCTFail("CI needs a Vulkan device (lavapipe from mesa-vulkan-drivers): \(reason)")
-            }
-            throw XCTSkip("vulkan:0 is unavailable: \(reason)")
-        }
-        manualSeed(123)
-    }
-
-    /// An op error inside a test fails that test instead of trapping the whole run.
-    override func invokeTest() {
-        do { try withErrorCapture { super.invokeTest() } } catch { XCTFail("unexpected error: \(error)") }
-    }
-
-    override func tearDown() {
-        if Device.vulkan(0).isAvailable {
-            VulkanRuntime.synchronize()
-            XCTAssertEqual(VulkanRuntime.validationMessageCount, 0,
-                           "validation layer: \(VulkanRuntime.lastValidationMessage ?? "")")
-        }
-    }
-
+/// install must not turn into silent skips). Any Khronos validation-layer message fails the test
+/// (``VulkanTestCase``).
+final class VulkanDeviceTests: VulkanTestCase {
     /// Asserts `onVulkan` (moved back to the CPU) equals `onCPU` in shape, dtype and values.
     func assertSame(_ onCPU: Tensor, _ onVulkan: Tensor, tol: Double = 1e-5, _ what: String,
                     file: StaticString = #filePath, line: UInt = #line) {
