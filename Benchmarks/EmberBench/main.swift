@@ -7,6 +7,8 @@ import Foundation
 //   swift run -c release ember-bench [--quick]        kernels against numpy
 //   swift run -c release ember-bench gpt [--quick]    the book's GPT-124M against PyTorch
 //   swift run -c release ember-bench half [--quick]   bf16/f16 weights against Ember's float32
+//   swift run -c release ember-bench decode [--dtype=f32|bf16]   cached decoding alone (for profiling)
+//   swift run -c release ember-bench step [--quick]               training step + eval forward alone
 //   swift run -c release ember-bench io [--quick]     BPE vs tiktoken, .pth/safetensors vs torch, train-step max RSS
 //     (PyTorch side: bash Benchmarks/pytorch/setup.sh once, then it runs in the same run)
 // Each workload runs in Ember and in numpy (same shapes, same machine, same run) and prints
@@ -91,6 +93,14 @@ if CommandLine.arguments.contains("rss-train") {
 }
 if CommandLine.arguments.contains("half") {
     runHalfBenchmark(quick: quick)
+    exit(0)
+}
+if CommandLine.arguments.contains("step") {
+    runStepBenchmark(quick: quick)
+    exit(0)
+}
+if CommandLine.arguments.contains("decode") {
+    runDecodeBenchmark(quick: quick)
     exit(0)
 }
 if CommandLine.arguments.contains("gpt") {

@@ -16,7 +16,7 @@ final class HalfWeightMatmulTests: XCTestCase {
     /// two-row paths, the streaming/panel boundary (m = 64 / 65), and k larger than one panel row.
     let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 7, 5), (1, 16, 4), (1, 17, 9), (1, 100, 131), (2, 33, 13),
                                      (3, 100, 7), (5, 771, 37), (13, 8, 4), (64, 40, 19), (65, 45, 23),
-                                     (70, 300, 130), (1, 3072, 11)]
+                                     (70, 300, 130), (1, 3072, 11), (1, 4100, 6)]   // k > 4096: heap buffer for x
 
     private func gamma(_ k: Int) -> Double { let u = 0x1p-24, ku = Double(k) * u; return ku / (1 - ku) }
 
@@ -86,6 +86,45 @@ final class HalfWeightMatmulTests: XCTestCase {
                     }
                 }
             }
+        }
+    }
+
+    /// Narrowing float32 → bfloat16 / float16 in the vectorised kernels (used by every `to(_:)` and
+    /// by the ops around half-precision products) gives the bits of the scalar `BFloat16(_:)` /
+    /// `Float16(_:)` conversions: for float32 patterns at and around every 16-bit value (exact
+    /// values, rounding ties both ways, neighbours of ties, NaNs, infinities, subnormals) and a
+    /// million random patterns, in both variants and through `Tensor.to(_:)` on a strided view.
+    func testNarrowingMatchesScalarConversion() {
+        var patterns: [UInt32] = []
+        for h in 0...0xFFFF {
+            let base = UInt32(h) << 16
+            for d: UInt32 in [0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF] { patterns.append(base | d) }
+        }
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        for _ in 0..<1_000_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            patterns.append(UInt32(truncatingIfNeeded: state >> 32))
+        }
+        let floats = patterns.map { Float(bitPattern: $0) }
+        for portable in [false, true] {
+            if portable { ember_half_kernels_force_level(0) }
+            defer { ember_half_kernels_force_level(-1) }
+            var b = [UInt16](repeating: 0, count: floats.count), h = b
+            ember_f32_to_bf16(floats, &b, floats.count)
+            ember_f32_to_f16(floats, &h, floats.count)
+            for (i, f) in floats.enumerated() {
+                let wantB = BFloat16(f).bitPattern, wantH = Float16(f).bitPattern
+                if b[i] != wantB { XCTFail("bf16 of 0x\(String(patterns[i], radix: 16)) portable=\(portable): 0x\(String(b[i], radix: 16)) != 0x\(String(wantB, radix: 16))"); return }
+                if h[i] != wantH && !f.isNaN { XCTFail("f16 of 0x\(String(patterns[i], radix: 16)) portable=\(portable): 0x\(String(h[i], radix: 16)) != 0x\(String(wantH, radix: 16))"); return }
+                if f.isNaN && !Float16(bitPattern: h[i]).isNaN { XCTFail("f16 of NaN 0x\(String(patterns[i], radix: 16)) is not NaN"); return }
+            }
+        }
+        // Through the tensor copy: a transposed (strided) view and a contiguous one.
+        let t = Tensor(array: Array(floats.prefix(4096 * 3)), shape: [4096, 3])
+        for view in [t, t.t()] {
+            let got = view.to(.bfloat16).contiguous().to(.float32).flatten().toFloats()
+            let want = view.contiguous().flatten().toFloats().map { BFloat16($0).float }
+            XCTAssertEqual(zip(got, want).filter { $0.bitPattern != $1.bitPattern && !($0.isNaN && $1.isNaN) }.count, 0)
         }
     }
 

@@ -19,6 +19,10 @@ void ember_gemm_a_wt_f16(const float *a, ptrdiff_t lda, const uint16_t *w, ptrdi
 void ember_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
 /// y[i] = float32(x[i]) for float16 bit patterns x (exact, subnormals, infinities and NaN included).
 void ember_f16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
+/// y[i] = bfloat16(x[i]): round to nearest even, NaN kept quiet (as `BFloat16.init(_:)`, PyTorch's rounding).
+void ember_f32_to_bf16(const float *x, uint16_t *y, ptrdiff_t n);
+/// y[i] = float16(x[i]): IEEE round to nearest even, overflow to infinity, subnormals, quiet NaN.
+void ember_f32_to_f16(const float *x, uint16_t *y, ptrdiff_t n);
 /// Which variant runs: 2 = AVX2+FMA+F16C, 0 = portable (for diagnostics).
 int ember_half_kernels_level(void);
 /// For tests: 0 runs the portable variants even where AVX2 is available; any other value

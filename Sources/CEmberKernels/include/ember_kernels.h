@@ -21,6 +21,15 @@ void ember_gelu_tanh_backward_f32(const float *x, const float *g, float *y, ptrd
 void ember_softmax_row_f32(const float *x, float *y, ptrdiff_t n);
 /// log-softmax of one row.
 void ember_log_softmax_row_f32(const float *x, float *y, ptrdiff_t n);
+/// A spin-wait hint to the CPU (x86 `pause`, ARM `yield`): the thread pool's workers call it while
+/// they wait for the next job, so a spinning core yields pipeline resources and power.
+static inline void ember_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 /// Whether the AVX2+FMA variants are in use (for diagnostics).
 int ember_kernels_use_avx2(void);
 

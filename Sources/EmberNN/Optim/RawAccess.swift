@@ -36,7 +36,7 @@ func parallelChunks(_ n: Int, grain: Int = 1 << 15, _ body: @Sendable (Range<Int
         return
     }
     let per = (n + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    Threads.concurrentPerform(iterations: chunks) { c in
         let lo = c * per, hi = Swift.min(n, lo + per)
         if lo < hi { body(lo..<hi) }
     }

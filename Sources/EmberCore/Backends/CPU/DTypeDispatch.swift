@@ -1,3 +1,5 @@
+import CEmberKernels
+
 /// Turns a run-time ``DType`` into a compile-time element type, so kernels are written once as
 /// generics and specialised per dtype (no per-element dynamic dispatch).
 @usableFromInline
@@ -43,6 +45,25 @@ func cpuCopy(from src: Tensor, to dst: Tensor) {
 }
 
 @inlinable
+/// Converts `n` contiguous elements with a vectorised C kernel when the pair is float32 ↔ bfloat16
+/// or float32 ↔ float16 (the conversions around every half-precision op); returns false otherwise.
+/// Same bits as `convertScalar` (checked over all 2³² float32 patterns when the kernels were written).
+@inline(__always)
+func convertHalfRun<S: TensorScalar, D: TensorScalar>(_ s: UnsafePointer<S>, _ d: UnsafeMutablePointer<D>, _ n: Int) -> Bool {
+    if S.self == BFloat16.self && D.self == Float.self {
+        ember_bf16_to_f32(UnsafeRawPointer(s).assumingMemoryBound(to: UInt16.self), UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self), n)
+    } else if S.self == Float.self && D.self == BFloat16.self {
+        ember_f32_to_bf16(UnsafeRawPointer(s).assumingMemoryBound(to: Float.self), UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt16.self), n)
+    } else if S.self == Float16.self && D.self == Float.self {
+        ember_f16_to_f32(UnsafeRawPointer(s).assumingMemoryBound(to: UInt16.self), UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self), n)
+    } else if S.self == Float.self && D.self == Float16.self {
+        ember_f32_to_f16(UnsafeRawPointer(s).assumingMemoryBound(to: Float.self), UnsafeMutableRawPointer(d).assumingMemoryBound(to: UInt16.self), n)
+    } else {
+        return false
+    }
+    return true
+}
+
 func stridedConvert<S: TensorScalar, D: TensorScalar>(_ src: Tensor, _: S.Type, _ dst: Tensor, _: D.Type) {
     let n = dst.numel
     if n == 0 { return }
@@ -55,6 +76,7 @@ func stridedConvert<S: TensorScalar, D: TensorScalar>(_ src: Tensor, _: S.Type, 
         }
         let spS = UncheckedSendable(sp), dpS = UncheckedSendable(dp)
         parallelFor(n, grain: 1 << 16) { r in
+            if convertHalfRun(spS.value + r.lowerBound, dpS.value + r.lowerBound, r.count) { return }
             for i in r { dpS.value[i] = convertScalar(spS.value[i], to: D.self) }
         }
         return
@@ -68,6 +90,7 @@ func stridedConvert<S: TensorScalar, D: TensorScalar>(_ src: Tensor, _: S.Type, 
         forEachRun(layout, startRun: r.lowerBound, endRun: r.upperBound) { _, off in
             let d = dpS.value + off[0], s = spS.value + off[1]
             if ds == 1 && ss == 1 {
+                if convertHalfRun(s, d, inner) { return }
                 for i in 0..<inner { d[i] = convertScalar(s[i], to: D.self) }
             } else {
                 for i in 0..<inner { d[i * ds] = convertScalar(s[i * ss], to: D.self) }

@@ -17,6 +17,6 @@ enum DecodeGEMV {
             let lo = t * per, hi = Swift.min(n, lo + per)
             if lo < hi { ember_gemv_wt_f32(x, w, ldw, y, k, lo, hi) }
         }
-        if threads == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: body) }
+        if threads == 1 { body(0) } else { ThreadPool.shared.run(iterations: threads, body) }
     }
 }

@@ -34,7 +34,7 @@ enum CPUGEMM {
         if m >= threads * 16 {
             // Split rows of C (and A).
             let per = (m + threads - 1) / threads
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
+            ThreadPool.shared.run(iterations: threads) { t in
                 let (a, b, c) = P.value
                 let lo = t * per, hi = Swift.min(m, lo + per)
                 guard lo < hi else { return }
@@ -44,7 +44,7 @@ enum CPUGEMM {
         } else {
             // Few rows (e.g. generation with batch 1): split columns of C (and B).
             let per = ((n + threads - 1) / threads + 15) / 16 * 16
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
+            ThreadPool.shared.run(iterations: threads) { t in
                 let (a, b, c) = P.value
                 let lo = t * per, hi = Swift.min(n, lo + per)
                 guard lo < hi else { return }

@@ -71,7 +71,7 @@ enum HalfWeightGEMM {
                 panelProduct(a: a, w: w, ldw: ldw, c: c, m: m, n: n, k: k, columns: lo..<hi, bfloat16: bfloat16)
             }
         }
-        if threads == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: body) }
+        if threads == 1 { body(0) } else { ThreadPool.shared.run(iterations: threads, body) }
     }
 
     /// Columns `columns` of C through widened panels of W and the float32 GEMM (one thread).

@@ -8,6 +8,14 @@ public enum Threads {
         get { _count }
         set { _count = Swift.max(1, newValue) }
     }
+
+    /// Runs `body(i)` for every `i` in `0..<iterations` on up to ``count`` threads (the caller
+    /// included) and returns when all have run: `DispatchQueue.concurrentPerform` on Ember's
+    /// own workers, which stay awake between the many short parallel ops of a model step. A call
+    /// from inside a running `body` (or from a second thread meanwhile) runs serially.
+    public static func concurrentPerform(iterations: Int, _ body: (Int) -> Void) {
+        ThreadPool.shared.run(iterations: iterations, body)
+    }
 }
 
 /// Splits `0..<n` into up to `Threads.count` contiguous chunks of at least `grain` items and runs
@@ -22,7 +30,7 @@ func parallelFor(_ n: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
     let per = (n + chunks - 1) / chunks
     withoutActuallyEscaping(body) { body in
         let box = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        ThreadPool.shared.run(iterations: chunks) { c in
             let lo = c * per
             let hi = Swift.min(n, lo + per)
             if lo < hi { box.value(lo..<hi) }
