@@ -33,7 +33,7 @@ let package = Package(
             ]),
         .target(
             name: "EmberNN",
-            dependencies: ["EmberCore", .product(name: "OrderedCollections", package: "swift-collections")]),
+            dependencies: ["EmberCore", "CEmberKernels", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(
             name: "EmberIO",
             dependencies: [
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "EmberNNTests",
-            dependencies: ["EmberNN", "EmberIO", .product(name: "OrderedCollections", package: "swift-collections")],
+            dependencies: ["EmberNN", "EmberIO", "CEmberKernels", .product(name: "OrderedCollections", package: "swift-collections")],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "EmberIOTests",
