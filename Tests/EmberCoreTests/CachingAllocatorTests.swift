@@ -1,0 +1,35 @@
+import XCTest
+@testable import EmberCore
+
+/// The CPU caching allocator (CachingAllocator.swift): freed blocks are reused by exact size, and
+/// a miss never lets live + cached bytes grow past 1.5 × the peak of live bytes.
+final class CachingAllocatorTests: XCTestCase {
+    typealias A = CachingAllocator
+
+    func testFreedBlockIsReusedForTheSameSize() {
+        let p = A.allocate(1 << 20)
+        A.deallocate(p, byteCount: 1 << 20)
+        let q = A.allocate(1 << 20)
+        XCTAssertEqual(p, q, "a freed 1 MiB block should serve the next 1 MiB request")
+        A.deallocate(q, byteCount: 1 << 20)
+    }
+
+    func testMissReleasesCachedBlocksAboveTheCap() {
+        emptyCache()
+        A.resetPeakLive()
+        A.lock.lock(); let live0 = A.liveBytes; A.lock.unlock()
+        let unit = (Swift.max(16 << 20, live0) + 4095) & ~4095
+        let blocks = (0..<4).map { _ in A.allocate(unit) }
+        for b in blocks { A.deallocate(b, byteCount: unit) }
+        A.lock.lock(); let cachedBefore = A.cachedBytes; let peak = A.peakLiveBytes; A.lock.unlock()
+        XCTAssertEqual(cachedBefore, 4 * unit)
+        // Another size: a miss; live + cached would be live0 + 7·unit > 1.5 · (live0 + 4·unit).
+        let other = 3 * unit + 4096
+        let p = A.allocate(other)
+        A.lock.lock(); let live = A.liveBytes, cached = A.cachedBytes; A.lock.unlock()
+        XCTAssertLessThan(cached, cachedBefore, "cached blocks should have been released")
+        XCTAssertLessThanOrEqual(live + cached, peak + peak / A.slackDivisor)
+        A.deallocate(p, byteCount: other)
+        emptyCache()
+    }
+}
