@@ -128,6 +128,26 @@ final class HalfWeightMatmulTests: XCTestCase {
         }
     }
 
+    /// Batched half-type products with transposed views (attention's `q · kᵀ` over a KV-cache slice,
+    /// and a transposed left operand): widened in their own row order, the float32 product and one
+    /// rounding give exactly what widening by hand and multiplying in float32 gives.
+    func testBatchedHalfProductWithTransposedViews() {
+        manualSeed(5)
+        for dtype in [DType.bfloat16, .float16] {
+            let cache = Tensor.randn([2, 3, 16, 8]).to(dtype)
+            let k = cache[0..., 0..., ..<7, 0...]                      // a slice, as the cache's used part
+            let q = Tensor.randn([2, 3, 1, 8]).to(dtype)
+            let scores = q.matmul(k.transpose(2, 3))                    // [2, 3, 1, 7]
+            let want = q.to(.float32).matmul(k.to(.float32).transpose(2, 3)).to(dtype)
+            XCTAssertEqual(scores.shape, [2, 3, 1, 7])
+            XCTAssertEqual(scores.to(.float32).toFloats(), want.to(.float32).toFloats(), "\(dtype) q·kᵀ")
+            let a = Tensor.randn([2, 3, 8, 5]).to(dtype).transpose(2, 3)   // [2, 3, 5, 8], transposed
+            let got = a.matmul(k.transpose(2, 3))
+            let ref = a.to(.float32).matmul(k.to(.float32).transpose(2, 3)).to(dtype)
+            XCTAssertEqual(got.to(.float32).toFloats(), ref.to(.float32).toFloats(), "\(dtype) aᵀ·kᵀ")
+        }
+    }
+
     /// Through `matmul` as `Linear` calls it (`x.matmul(W.t())`, all operands bf16 or f16, batched
     /// input, and a weight that is a column slice of a wider matrix, so its row stride exceeds k):
     /// the result is the float32 product rounded once to the dtype, so the bound gains one ulp of

@@ -60,7 +60,23 @@ func batchedGEMM(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
     } else {
         // Half types: compute in float32 and round, as PyTorch's CPU kernels accumulate in float.
         if halfWeightGEMM(a, b, out) { return }   // bf16/f16 weight x · Wᵀ: HalfWeightGEMM.swift
-        let af = a.rawCast(.float32), bf = b.rawCast(.float32)
+        // Widen in the operand's own row order: a transposed view (kᵀ from a KV cache) is widened
+        // untransposed, so the conversion reads and writes contiguous rows (vectorised) and the
+        // float32 GEMM reads the result transposed, instead of a strided element-by-element copy.
+        func widened(_ t: Tensor) -> Tensor {
+            let r = t.strides[nd - 2], c = t.strides[nd - 1]
+            if r == 1 && c != 1 && t.shape[nd - 2] > 1 {
+                // Raw views (no autograd: this is a kernel): swap the last two dims, widen, swap back.
+                func swapped(_ x: Tensor) -> Tensor {
+                    var sh = x.shape, st = x.strides
+                    sh.swapAt(nd - 2, nd - 1); st.swapAt(nd - 2, nd - 1)
+                    return x.makeView(shape: sh, strides: st, offset: x.storageOffset)
+                }
+                return swapped(swapped(t).rawCast(.float32))
+            }
+            return t.rawCast(.float32)
+        }
+        let af = widened(a), bf = widened(b)
         let of = Tensor(shape: out.shape, dtype: .float32, device: .cpu, zeroed: false)
         batchedGEMM(af, bf, of)
         cpuCopy(from: of, to: out)
