@@ -73,6 +73,7 @@ func runGPTBenchmark(quick: Bool) {
         cachedEqualsUncached = cachedIds.toInt64s() == uncachedIds.toInt64s()
     }
     emptyCache()
+    let floor = gemmFloor(cfg, batch: 2, reps: reps)
     let bandwidth = readBandwidth(bytes: quick ? 1 << 28 : 1 << 30)
     let tokensBound = bandwidth / weightBytes
     let torch = runPyTorch(quick: quick)
@@ -90,6 +91,8 @@ func runGPTBenchmark(quick: Bool) {
         let ratio = t.map { String(format: "%.2f", unit == "s" ? e / $0 : $0 / e) } ?? "n/a"
         print(pad(label, 70) + pad(String(format: "%.3f %@", e, unit), 14) + pad(t.map { String(format: "%.3f %@", $0, unit) } ?? "n/a", 14) + ratio)
     }
+    print(String(format: "GEMM floor of a training step: %.1f GFLOP (3 x the forward's matmuls) at Ember's %.1f GFLOP/s (those matmuls timed alone) = %.3f s; training step / floor = %.2f",
+                 floor.flops / 1e9, floor.rate / 1e9, floor.flops / floor.rate, ember["train_step_s"]! / (floor.flops / floor.rate)))
     print(String(format: "KV-cache decoding, bandwidth bound: %.1f MB of weights per token, read bandwidth %.2f GB/s (sum of %d MiB float32, best of 3) -> at most %.1f tok/s",
                  weightBytes / 1e6, bandwidth / 1e9, (quick ? 1 << 28 : 1 << 30) >> 20, tokensBound))
     let torchCached = torch?["generate_cached_tokens_per_s"]
@@ -98,6 +101,45 @@ func runGPTBenchmark(quick: Bool) {
     print(String(format: "KV-cache decoding with bfloat16 weights: %.2fx Ember's float32 speed",
                  ember["generate_cached_bf16_tokens_per_s"]! / ember["generate_cached_tokens_per_s"]!))
     print("cached tokens equal uncached tokens: Ember \(cachedEqualsUncached), PyTorch \(torch?["cached_equals_uncached"].map { $0 == 1 ? "true" : "false" } ?? "n/a")")
+}
+
+/// The matrix products of one GPT forward at batch × context tokens — per block the query, key,
+/// value and output projections, the two feed-forward layers and the attention's `q·kᵀ` and
+/// `attn·v` (all heads, full T×T as the book's model computes them), plus the output head — with
+/// their FLOPs (2·m·n·k each) and Ember's rate on them, timed alone (best of `reps`). A training
+/// step does these FLOPs three times (the backward's two products per forward product), so
+/// `3 · flops / rate` is the step's float32 GEMM floor on this machine (issue #6).
+func gemmFloor(_ cfg: GPTConfig, batch: Int, reps: Int) -> (flops: Double, rate: Double) {
+    let rows = batch * cfg.contextLength, d = cfg.embDim, T = cfg.contextLength
+    let heads = cfg.nHeads, hd = d / heads
+    manualSeed(0)
+    let x = Tensor.randn([rows, d]), h = Tensor.randn([rows, 4 * d])
+    let w = Tensor.randn([d, d]), w1 = Tensor.randn([4 * d, d]), w2 = Tensor.randn([d, 4 * d])
+    let head = Tensor.randn([cfg.vocabSize, d])
+    let q = Tensor.randn([batch, heads, T, hd]), att = Tensor.randn([batch, heads, T, T])
+    let attention = Double(2 * batch * heads * T * T * hd)
+    // (count per forward, FLOPs each, the product)
+    let products: [(Int, Double, () -> Void)] = [
+        (4 * cfg.nLayers, Double(2 * rows * d * d), { _ = x.matmul(w.t()) }),       // W_query, W_key, W_value, out_proj
+        (cfg.nLayers, Double(2 * rows * d * 4 * d), { _ = x.matmul(w1.t()) }),      // feed-forward up
+        (cfg.nLayers, Double(2 * rows * 4 * d * d), { _ = h.matmul(w2.t()) }),      // feed-forward down
+        (cfg.nLayers, attention, { _ = q.matmul(q.transpose(2, 3)) }),              // q·kᵀ
+        (cfg.nLayers, attention, { _ = att.matmul(q) }),                            // attn·v
+        (1, Double(2 * rows * d * cfg.vocabSize), { _ = x.matmul(head.t()) }),      // out_head
+    ]
+    var flops = 0.0, time = 0.0
+    for (count, f, body) in products {
+        body()
+        var best = Double.infinity
+        for _ in 0..<reps {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        flops += Double(count) * f
+        time += Double(count) * best
+    }
+    return (3 * flops, flops / time)
 }
 
 /// Memory read bandwidth in bytes/s: the best of 3 sums of a `bytes`-long float32 array, split

@@ -60,7 +60,10 @@ enum HalfWeightGEMM {
         let streaming = m <= streamingRows
         // Enough work per thread to pay for the dispatch (≈ 64K weights).
         let threads = Swift.max(1, Swift.min(Threads.count, n * k / 65_536))
-        let per = ((n + threads - 1) / threads + 15) / 16 * 16
+        // Four column blocks per thread, claimed dynamically (ThreadPool): a thread that starts late
+        // takes fewer blocks instead of leaving the others waiting at the end.
+        let blocks = threads == 1 ? 1 : Swift.min(2 * threads, Swift.max(threads, n / 64))
+        let per = ((n + blocks - 1) / blocks + 15) / 16 * 16
         let P = UncheckedSendable((a, w, c))
         let body: @Sendable (Int) -> Void = { t in
             let (a, w, c) = P.value
@@ -73,7 +76,7 @@ enum HalfWeightGEMM {
                 panelProduct(a: a, w: w, ldw: ldw, c: c, m: m, n: n, k: k, columns: lo..<hi, bfloat16: bfloat16)
             }
         }
-        if threads == 1 { body(0) } else { ThreadPool.shared.run(iterations: threads, body) }
+        if blocks == 1 { body(0) } else { ThreadPool.shared.run(iterations: blocks, body) }
     }
 
     /// Columns `columns` of C through widened panels of W and the float32 GEMM (one thread).

@@ -13,8 +13,9 @@ import Synchronization
 /// condition variable, as OpenMP runtimes do with their spin count (`KMP_BLOCKTIME`,
 /// `GOMP_SPINCOUNT`); a job that arrives in that window starts within a few hundred nanoseconds.
 ///
-/// Participants are the calling thread plus up to `Threads.count − 1` workers; iteration `i` runs
-/// on participant `i mod participants`. A call made while a job is running (a nested parallel
+/// Participants are the calling thread plus up to `Threads.count − 1` workers; each takes the next
+/// unclaimed iteration until none are left, so a participant that starts late or runs slower
+/// (a worker waking up, a core shared with the host) takes fewer of them. A call made while a job is running (a nested parallel
 /// op inside a chunk, or a second thread calling at the same time) runs its iterations serially on
 /// the calling thread, so the pool never deadlocks and never runs two jobs at once.
 @usableFromInline
@@ -25,6 +26,8 @@ final class ThreadPool: @unchecked Sendable {
 
     /// `generation << 16 | participants`, published once per job; workers wait for it to change.
     private let state = Atomic<Int>(0)
+    /// The next unclaimed iteration of the current job.
+    private let next = Atomic<Int>(0)
     /// Workers that finished their part of the current job.
     private let finished = Atomic<Int>(0)
     /// Set while a job runs (a second caller then runs serially).
@@ -53,13 +56,17 @@ final class ThreadPool: @unchecked Sendable {
             job = body
             iterations = n
             finished.store(0, ordering: .relaxed)
+            next.store(0, ordering: .relaxed)
             let generation = (state.load(ordering: .relaxed) >> 16) &+ 1
             state.store(generation << 16 | participants, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 condition.lock(); condition.broadcast(); condition.unlock()
             }
-            var i = 0
-            while i < n { body(i); i += participants }
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= n { break }
+                body(i)
+            }
             var spins = 0
             while finished.load(ordering: .acquiring) < participants - 1 {
                 spins += 1
@@ -93,18 +100,21 @@ final class ThreadPool: @unchecked Sendable {
             seen = s >> 16
             let participants = s & 0xFFFF
             guard participant < participants else { continue }
-            runPart(participant, of: participants)
+            runPart()
             finished.add(1, ordering: .releasing)
         }
     }
 
-    /// This worker's iterations; a function of its own so that its reference to `job` is released
+    /// Claims and runs iterations until none are left; a function of its own so that its reference to `job` is released
     /// before the worker reports itself finished (the caller then clears the job).
     @inline(never)
-    private func runPart(_ participant: Int, of participants: Int) {
+    private func runPart() {
         guard let body = job else { return }
-        var i = participant
-        while i < iterations { body(i); i += participants }
+        while true {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if i >= iterations { break }
+            body(i)
+        }
     }
 
     /// Spins for ``spinDuration``, then blocks, until `state` carries a generation other than `seen`.
