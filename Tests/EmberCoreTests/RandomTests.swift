@@ -313,6 +313,20 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(bounds.count, 5)
     }
 
+    /// The float32 dropout noise is drawn in chunks of 2048 words; over many chunks and state
+    /// twists (n = 5000) it equals one `u01_f64` (two draws, high word first) per element, and the
+    /// generator ends in the same state.
+    func testDropoutNoiseInChunksEqualsOneDrawPerElement() throws {
+        let n = 5000, p = 0.1
+        let g = Generator(seed: 123), reference = Generator(seed: 123)
+        var noise = [Float](repeating: -1, count: n)
+        try noise.withUnsafeMutableBufferPointer { try g.fillDropoutNoise($0, p: p) }
+        let scale = Float(1) / Float(1 - p)
+        let want = (0..<n).map { _ in Generator.unitDouble(reference.random64()) < 1 - p ? scale : 0 }
+        XCTAssertEqual(noise, want)
+        XCTAssertEqual(g.random64(), reference.random64(), "generator state after the noise")
+    }
+
     func testFixtureDropoutBernoulliExponential() throws {
         for (n, p) in [(100, 0.1), (1000, 0.1), (100, 0.5), (1000, 0.5)] {
             try runCase("dropout(ones(\(n)),p=\(p))") { [.f32(try dropout($0, [Float](repeating: 1, count: n), p: p))] }

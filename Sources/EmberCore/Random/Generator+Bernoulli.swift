@@ -72,7 +72,23 @@ extension Generator {
         let keep = 1 - p
         let scale = Float(1) / Float(keep)
         lock.lock(); defer { lock.unlock() }
-        for i in noise.indices { noise[i] = unitDouble() < keep ? scale : 0 }
+        // The same draws as one `unitDouble()` per element (high word first), taken 2048 words at a
+        // time through `drawRaw`, whose tempering loop vectorises: a GPT-124M training step draws
+        // 2 × 5.3M words for its dropout masks.
+        let chunk = 1024
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * chunk) { words in
+            let w = words.baseAddress!
+            var i = 0
+            while i < noise.count {
+                let n = Swift.min(chunk, noise.count - i)
+                drawRaw(w, 2 * n)
+                for k in 0..<n {
+                    let draw = UInt64(w[2 * k]) << 32 | UInt64(w[2 * k + 1])
+                    noise[i + k] = Self.unitDouble(draw) < keep ? scale : 0
+                }
+                i += n
+            }
+        }
     }
 
     /// The float64 dropout noise: element = `u01_f64() < 1-p ? 1/(1-p) : 0` (double division).
