@@ -1,8 +1,9 @@
 import XCTest
 @testable import EmberCore
 
-/// The CPU caching allocator (CachingAllocator.swift): freed blocks are reused by exact size, and
-/// a miss never lets live + cached bytes grow past 1.5 × the peak of live bytes.
+/// The CPU caching allocator (CachingAllocator.swift): freed blocks are reused by exact size; a
+/// miss never lets live + cached bytes grow past 1.5 × the peak of live bytes, and a miss that sets
+/// a new peak keeps at most 1/16 of it cached.
 final class CachingAllocatorTests: XCTestCase {
     typealias A = CachingAllocator
 
@@ -37,6 +38,11 @@ final class CachingAllocatorTests: XCTestCase {
         A.lock.lock(); XCTAssertEqual(A.cachedBytes, cached - unit); A.lock.unlock()
         A.deallocate(q, byteCount: unit)
         A.deallocate(p, byteCount: other)
+        // A new peak (5·unit live after 4·unit): the cached blocks shrink to ≤ 1/16 of it.
+        A.lock.lock(); XCTAssertGreaterThan(A.cachedBytes, 5 * unit / 16); A.lock.unlock()
+        let big = A.allocate(5 * unit)
+        A.lock.lock(); XCTAssertLessThanOrEqual(A.cachedBytes, A.peakLiveBytes / 16); XCTAssertEqual(A.peakLiveBytes, 5 * unit); A.lock.unlock()
+        A.deallocate(big, byteCount: 5 * unit)
         emptyCache()
     }
 }

@@ -8,10 +8,12 @@ import Foundation
 /// smaller ones go straight to malloc, which already recycles them.
 ///
 /// The cache never makes the process hold much more than the most memory its tensors have needed
-/// at once: when a request misses and the live blocks plus the cached ones would exceed 1.5 × that
-/// peak, cached blocks are returned to the system first (largest first). Without this rule the
-/// first GPT-124M training step held its freed activations while AdamW allocated its state (peak
-/// RSS 3711 MiB; 3417 MiB with it; PyTorch 3669 MiB); after the first step every size hits again.
+/// at once. On a miss that sets a new peak of live bytes (the first training steps, when AdamW's
+/// state appears), cached blocks beyond 1/16 of that peak go back to the system; on any other miss,
+/// they go back (largest first) when live + cached would exceed 1.5 × the peak. Without the rule
+/// the first GPT-124M training step held its freed activations while AdamW allocated its state
+/// (peak RSS 3711 MiB; 2715 MiB with it; PyTorch 3267–3669 MiB). The 1.5× room matters: with
+/// none, blocks of one size were freed for another every step (2.50 → 2.76 s per step).
 enum CachingAllocator {
     static let minimumCached = 1 << 16
     /// Total bytes kept for reuse (default a quarter of physical memory; `EMBER_CPU_CACHE_MB`
@@ -22,10 +24,9 @@ enum CachingAllocator {
     }()
     nonisolated(unsafe) static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) static var cachedBytes = 0
-    /// Bytes of blocks ≥ `minimumCached` handed out and not yet returned, and the most ever at once.
-    /// Cached blocks may add up to half the peak of live bytes: exact-size classes need some room
-    /// (with none, blocks of one size were freed for another every step: 2.50 → 2.76 s per step).
+    /// Cached blocks may add up to half the peak of live bytes (see above).
     static let slackDivisor = 2
+    /// Bytes of blocks ≥ `minimumCached` handed out and not yet returned, and the most ever at once.
     nonisolated(unsafe) static var liveBytes = 0
     nonisolated(unsafe) static var peakLiveBytes = 0
     static let lock = NSLock()
@@ -43,10 +44,16 @@ enum CachingAllocator {
                 lock.unlock()
                 return p
             }
-            peakLiveBytes = Swift.max(peakLiveBytes, liveBytes)
-            let cap = peakLiveBytes + peakLiveBytes / slackDivisor
-            if cachedBytes > 0 && liveBytes + cachedBytes > cap {
-                releaseLargestLocked(until: cap - liveBytes)
+            if liveBytes > peakLiveBytes {
+                // A new high-water mark (the first steps: AdamW's state appears): the cached blocks
+                // are not what the growth needs, so keep only a little of them.
+                peakLiveBytes = liveBytes
+                if cachedBytes > peakLiveBytes / 16 { releaseLargestLocked(until: peakLiveBytes / 16) }
+            } else {
+                let cap = peakLiveBytes + peakLiveBytes / slackDivisor
+                if cachedBytes > 0 && liveBytes + cachedBytes > cap {
+                    releaseLargestLocked(until: cap - liveBytes)
+                }
             }
             lock.unlock()
         }
