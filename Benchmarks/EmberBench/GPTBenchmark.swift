@@ -31,13 +31,7 @@ func runGPTBenchmark(quick: Bool) {
         let construct = best(1) { model = GPTModel(cfg) }
         let optimizer = AdamW(model.parameters(), lr: 0.0004, weightDecay: 0.1)
         let x = Tensor.randint(0, 50257, [2, 256]), y = Tensor.randint(0, 50257, [2, 256])
-        func step() {
-            model.train()
-            optimizer.zeroGrad()
-            let loss = crossEntropy(model(x).flatten(0, 1), y.flatten())
-            loss.backward()
-            optimizer.step()
-        }
+        func step() { trainingStep(model, optimizer, x, y) }
         step()   // warm-up: first-touch of all buffers
         let train = best(reps) { step() }
         model.eval()
@@ -140,6 +134,16 @@ func gemmFloor(_ cfg: GPTConfig, batch: Int, reps: Int) -> (flops: Double, rate:
         time += Double(count) * best
     }
     return (3 * flops, flops / time)
+}
+
+/// One training step of the book's chapter 5 loop: cross-entropy over the flattened logits,
+/// backward, AdamW (the step every GPT benchmark times).
+func trainingStep(_ model: GPTModel, _ optimizer: Optimizer, _ x: Tensor, _ y: Tensor) {
+    model.train()
+    optimizer.zeroGrad()
+    let loss = crossEntropy(model(x).flatten(0, 1), y.flatten())
+    loss.backward()
+    optimizer.step()
 }
 
 /// Memory read bandwidth in bytes/s: the best of 3 sums of a `bytes`-long float32 array, split

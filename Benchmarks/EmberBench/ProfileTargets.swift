@@ -50,13 +50,7 @@ func runStepBenchmark(quick: Bool) {
         body()
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
-    func step() {
-        model.train()
-        optimizer.zeroGrad()
-        let loss = crossEntropy(model(x).flatten(0, 1), y.flatten())
-        loss.backward()
-        optimizer.step()
-    }
+    func step() { trainingStep(model, optimizer, x, y) }
     step()
     let steps = (0..<(quick ? 3 : 8)).map { _ in timed(step) }.sorted()
     model.eval()

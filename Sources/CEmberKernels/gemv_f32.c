@@ -2,6 +2,7 @@
 // with Linear's row-contiguous W). It only streams W once from memory, so its speed is memory
 // bandwidth; OpenBLAS's sgemv reaches about half of that on this kind of machine. AVX2+FMA by
 // target attribute with run-time dispatch, and a portable fallback.
+#include "include/ember_kernels.h"   // ember_kernels_use_avx2: one CPU check for all kernels
 #include "include/ember_gemv.h"
 
 static void gemv_base(const float *x, const float *w, ptrdiff_t ldw, float *y, ptrdiff_t k, ptrdiff_t j0, ptrdiff_t j1) {
@@ -77,19 +78,11 @@ AVX_ATTR static void gemv_avx2(const float *x, const float *w, ptrdiff_t ldw, fl
     }
 }
 
-static int use_avx2(void) {
-    static int level = -1;
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return level;
-}
 #endif
 
 void ember_gemv_wt_f32(const float *x, const float *w, ptrdiff_t ldw, float *y, ptrdiff_t k, ptrdiff_t j0, ptrdiff_t j1) {
 #if defined(__x86_64__) && defined(__clang__)
-    if (use_avx2()) { gemv_avx2(x, w, ldw, y, k, j0, j1); return; }
+    if (ember_kernels_use_avx2()) { gemv_avx2(x, w, ldw, y, k, j0, j1); return; }
 #endif
     gemv_base(x, w, ldw, y, k, j0, j1);
 }

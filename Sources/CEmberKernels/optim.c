@@ -1,3 +1,4 @@
+#include "include/ember_kernels.h"   // ember_kernels_use_avx2: one CPU check for all kernels
 #include "include/ember_optim.h"
 #include <math.h>
 
@@ -39,20 +40,12 @@ AVX_ATTR static void adam_avx2(float *p, const float *g, float *m, float *v, ptr
     adam_base(p, g, m, v, i, n, w, b2, c2, factor, negStep, bc2, eps);
 }
 
-static int use_avx2(void) {
-    static int level = -1;
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return level;
-}
 #endif
 
 void ember_adam_step_f32(float *p, const float *g, float *m, float *v, ptrdiff_t n, float w, float b2,
                          float c2, float factor, float negStep, float bc2, float eps) {
 #if defined(__x86_64__) && defined(__clang__)
-    if (use_avx2()) { adam_avx2(p, g, m, v, n, w, b2, c2, factor, negStep, bc2, eps); return; }
+    if (ember_kernels_use_avx2()) { adam_avx2(p, g, m, v, n, w, b2, c2, factor, negStep, bc2, eps); return; }
 #endif
     adam_base(p, g, m, v, 0, n, w, b2, c2, factor, negStep, bc2, eps);
 }
