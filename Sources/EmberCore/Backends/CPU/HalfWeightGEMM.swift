@@ -1,5 +1,4 @@
 import CEmberKernels
-import Dispatch
 
 /// Matrix products `x · Wᵀ` whose weight `W` is stored in bfloat16 or float16, computed in float32
 /// without first widening all of `W` — the CPU path that makes half-precision generation fast.
@@ -58,25 +57,15 @@ enum HalfWeightGEMM {
     static func product(a: UnsafePointer<Float>, w: UnsafePointer<UInt16>, ldw: Int, c: UnsafeMutablePointer<Float>,
                         m: Int, n: Int, k: Int, bfloat16: Bool) {
         let streaming = m <= streamingRows
-        // Enough work per thread to pay for the dispatch (≈ 64K weights).
-        let threads = Swift.max(1, Swift.min(Threads.count, n * k / 65_536))
-        // Four column blocks per thread, claimed dynamically (ThreadPool): a thread that starts late
-        // takes fewer blocks instead of leaving the others waiting at the end.
-        let blocks = threads == 1 ? 1 : Swift.min(2 * threads, Swift.max(threads, n / 64))
-        let per = ((n + blocks - 1) / blocks + 15) / 16 * 16
-        let P = UncheckedSendable((a, w, c))
-        let body: @Sendable (Int) -> Void = { t in
-            let (a, w, c) = P.value
-            let lo = t * per, hi = Swift.min(n, lo + per)
-            guard lo < hi else { return }
+        parallelColumns(n, k: k) { cols in
+            let (lo, hi) = (cols.lowerBound, cols.upperBound)
             if streaming {
                 if bfloat16 { ember_gemm_a_wt_bf16(a, k, w, ldw, c, n, m, k, lo, hi) }
                 else { ember_gemm_a_wt_f16(a, k, w, ldw, c, n, m, k, lo, hi) }
             } else {
-                panelProduct(a: a, w: w, ldw: ldw, c: c, m: m, n: n, k: k, columns: lo..<hi, bfloat16: bfloat16)
+                panelProduct(a: a, w: w, ldw: ldw, c: c, m: m, n: n, k: k, columns: cols, bfloat16: bfloat16)
             }
         }
-        if blocks == 1 { body(0) } else { ThreadPool.shared.run(iterations: blocks, body) }
     }
 
     /// Columns `columns` of C through widened panels of W and the float32 GEMM (one thread).

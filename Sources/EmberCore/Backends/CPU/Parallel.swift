@@ -38,6 +38,24 @@ func parallelFor(_ n: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
     }
 }
 
+/// Splits the columns `0..<n` of a weight-streaming product (`x · Wᵀ` with W `[n, k]`, the decode
+/// step) into blocks of whole 16-column groups and runs `body` on each: one thread when W has fewer
+/// than ≈ 64K weights per thread (the dispatch would cost more), else two blocks per thread,
+/// claimed dynamically by the ``ThreadPool`` so a thread that starts late takes fewer of them.
+func parallelColumns(_ n: Int, k: Int, _ body: (Range<Int>) -> Void) {
+    let threads = Swift.max(1, Swift.min(Threads.count, n * k / 65_536))
+    if threads == 1 {
+        if n > 0 { body(0..<n) }
+        return
+    }
+    let blocks = Swift.min(2 * threads, Swift.max(threads, n / 64))
+    let per = ((n + blocks - 1) / blocks + 15) / 16 * 16
+    ThreadPool.shared.run(iterations: blocks) { t in
+        let lo = t * per, hi = Swift.min(n, lo + per)
+        if lo < hi { body(lo..<hi) }
+    }
+}
+
 /// Wraps a value that is safe to share across the chunks of one `parallelFor` (pointers into disjoint
 /// ranges); Swift 6 cannot see that, so the wrapper says it.
 @usableFromInline
