@@ -51,8 +51,7 @@ struct DownloadError: Error, CustomStringConvertible {
 
 /// Runs `body` on the concurrency pool and waits for it on this thread (the commands are synchronous).
 func awaitBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    final class Box: @unchecked Sendable { var result: Result<T, Error>? }
-    let box = Box()
+    let box = ResultBox<T>()
     let done = DispatchSemaphore(value: 0)
     Task {
         do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
@@ -60,6 +59,11 @@ func awaitBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T
     }
     done.wait()
     return try box.result!.get()
+}
+
+/// The result of an async body, handed from the task to the waiting thread (the semaphore orders the accesses).
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
 }
 
 /// Draws ``HubProgress`` on standard error: on a terminal one bar line redrawn in place,

@@ -116,7 +116,8 @@ final class HubDownloadTests: XCTestCase {
         _ = await expectError(.notCached) { _ = try await offline.snapshot(repoId: hub.repoId, include: ["tokenizer.json"]) }
         // No network at all (the server is gone): the cached snapshot still answers, an uncached repo fails clearly.
         let unreachable = client(server)
-        XCTAssertEqual(try await unreachable.snapshot(repoId: hub.repoId), online)
+        let again = try await unreachable.snapshot(repoId: hub.repoId)
+        XCTAssertEqual(again, online)
         let error = await expectError(.networkUnavailable) { _ = try await unreachable.snapshot(repoId: "other/repo") }
         XCTAssertTrue(error?.description.contains("other/repo") == true, "\(String(describing: error))")
     }

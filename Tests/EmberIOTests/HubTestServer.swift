@@ -66,8 +66,11 @@ final class HubTestServer: @unchecked Sendable {
 
     /// Stops accepting and waits (at most 5 s) for the server thread to end.
     func stop() {
-        lock.withLock { stopped = true }
-        _ = finished.wait(timeout: .now() + 5)
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        if first { _ = finished.wait(timeout: .now() + 5) }
     }
 
     private func serve(until deadline: Date, _ handler: @Sendable (Request) -> Response) {
