@@ -59,7 +59,7 @@ struct HubBlobDownload {
                 throw HubError(.writeFailed, "cannot write \(incomplete.path): \(error)", repoId: cache.repoId, filename: filename)
             }
             if offset == metadata.size {
-                sink.close()
+                try finish(sink)
                 break
             }
             var h = requestHeaders
@@ -67,7 +67,7 @@ struct HubBlobDownload {
             meter.report(filename, .started, fileDone: offset, fileBytes: metadata.size)
             do {
                 let (response, body) = try await http.send("GET", metadata.downloadURL, headers: h, followRedirects: true, sink: sink)
-                sink.close()
+                try finish(sink)
                 if response.status == 416 && !restartedAfter416 {
                     // The server does not have the range: the partial file is not a prefix of this blob.
                     restartedAfter416 = true
@@ -76,17 +76,20 @@ struct HubBlobDownload {
                 }
                 guard (200..<300).contains(response.status) else {
                     throw HubProtocol.error(response, body: body, repoId: cache.repoId, revision: metadata.commit, filename: filename,
-                                            endpoint: "\(hubURL.scheme ?? "https")://\(hubURL.host ?? "")", tokenSent: requestHeaders["Authorization"] != nil)
+                                            endpoint: hubURL.absoluteString, tokenSent: requestHeaders["Authorization"] != nil)
                 }
                 break
             } catch let error as HubError {
-                sink.close()
+                try? sink.finish()
                 throw error
             } catch {
-                sink.close()
+                // What reached the disk is kept for the resume.
+                try finish(sink)
                 if let sinkError = error as? HubSinkError { throw sinkError.hubError(repoId: cache.repoId, filename: filename) }
+                if let ioError = error as? EmberIOError { throw HubError(.writeFailed, ioError.description, repoId: cache.repoId, filename: filename) }
+                if Task.isCancelled { throw CancellationError() }
                 // A cut transfer that made progress is resumed from what reached the disk.
-                if sink.received > 0 && attemptsLeft > 0 && !Task.isCancelled {
+                if sink.received > 0 && attemptsLeft > 0 {
                     attemptsLeft -= 1
                     continue
                 }
@@ -98,6 +101,13 @@ struct HubBlobDownload {
         guard rename(incomplete.path, blob.path) == 0 else {
             throw HubError(.writeFailed, "cannot move \(incomplete.path) into place: \(String(cString: strerror(errno)))",
                            repoId: cache.repoId, filename: filename)
+        }
+    }
+
+    /// Closes `sink`, turning a failed last write into ``HubError/Kind/writeFailed``.
+    private func finish(_ sink: HubFileSink) throws {
+        do { try sink.finish() } catch {
+            throw HubError(.writeFailed, "\(error)", repoId: cache.repoId, filename: filename)
         }
     }
 
@@ -163,10 +173,13 @@ final class HubFileSink: HubBodySink, @unchecked Sendable {
     /// Bytes received by this request.
     private(set) var received: Int64 = 0
     private var closed = false
+    /// Buffered writes to `fd` (1 MiB at a time).
+    private var file: FileSink
 
     init(url: URL, offset: Int64, size: Int64, filename: String, meter: HubProgressMeter) throws {
         fd = open(url.path, O_WRONLY | O_CREAT, 0o644)
         guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path]) }
+        file = FileSink(fd: fd, path: url.path)
         path = url.path
         self.offset = offset
         self.size = size
@@ -185,6 +198,7 @@ final class HubFileSink: HubBodySink, @unchecked Sendable {
             }
             start = offset
         }
+        try file.flush()
         guard ftruncate(fd, off_t(start)) == 0, lseek(fd, off_t(start), SEEK_SET) == start else {
             throw HubSinkError.write("cannot prepare \(path): \(String(cString: strerror(errno)))")
         }
@@ -195,45 +209,20 @@ final class HubFileSink: HubBodySink, @unchecked Sendable {
         guard position + Int64(data.count) <= size else {
             throw HubSinkError.badRange("the server sent more than the \(size) bytes announced")
         }
-        try data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = systemWrite(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw HubSinkError.write("cannot write \(path): \(String(cString: strerror(errno)))")
-                }
-                done += n
-            }
-        }
+        try file.write(data)
         position += Int64(data.count)
         received += Int64(data.count)
         meter.report(filename, .progress, fileDone: position, fileBytes: size, newBytes: Int64(data.count))
     }
 
-    /// Flushes to disk and closes (idempotent).
-    func close() {
+    /// Writes what is buffered, flushes to disk and closes (idempotent); throws when the last write fails.
+    func finish() throws {
         guard !closed else { return }
         closed = true
+        defer { close(fd) }
+        try file.flush()
         _ = fsync(fd)
-        _ = systemClose(fd)
     }
 
-    deinit { close() }
-}
-
-private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
-    #else
-    return Darwin.write(fd, p, n)
-    #endif
-}
-
-private func systemClose(_ fd: Int32) -> Int32 {
-    #if canImport(Glibc)
-    return Glibc.close(fd)
-    #else
-    return Darwin.close(fd)
-    #endif
+    deinit { try? finish() }
 }
