@@ -26,6 +26,8 @@ struct FakeHub: Sendable {
     var cutFirstTransferAfter: Int?
     /// The CDN serves these bytes instead of the file's (for checksum tests).
     var corruptCDN = false
+    /// The CDN answers a `Range` request with the whole file (200), as a server without range support.
+    var ignoreRange = false
 
     /// The tiny GPT-2 fixture: `config.json` (git file) and `model.safetensors` (LFS file).
     static func tinyGPT2() throws -> FakeHub {
@@ -97,7 +99,7 @@ struct FakeHub: Sendable {
     private func cdn(_ etag: String, _ request: HubTestServer.Request, cut: CutState) -> HubTestServer.Response {
         guard var bytes = files.first(where: { $0.1.etag == etag })?.1.bytes else { return HubTestServer.Response(status: 404) }
         if corruptCDN { bytes[bytes.count / 2] ^= 0xFF }
-        if let range = request.headers["range"] {
+        if let range = request.headers["range"], !ignoreRange {
             // bytes=START-
             guard range.hasPrefix("bytes="), range.hasSuffix("-"), let start = Int(range.dropFirst(6).dropLast()) else {
                 return HubTestServer.Response(status: 400)

@@ -159,6 +159,19 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("model.safetensors")), hub.file("model.safetensors")!.bytes)
     }
 
+    func testServerWithoutRangeSupportRestartsTheFile() async throws {
+        var hub = try FakeHub.tinyGPT2()
+        hub.cutFirstTransferAfter = 25_000
+        hub.ignoreRange = true
+        let server = try hub.start()
+        defer { server.stop() }
+        let dir = try await client(server).snapshot(repoId: hub.repoId, include: ["model.safetensors"])
+        let ranges = server.requests.filter { $0.path.hasPrefix("/cdn/") }.map { $0.headers["range"] }
+        XCTAssertEqual(ranges, [nil, "bytes=25000-"])
+        // The 200 answer to the range request replaced the partial file instead of being appended to it.
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("model.safetensors")), hub.file("model.safetensors")!.bytes)
+    }
+
     func testWrongChecksumLeavesNothingBehind() async throws {
         var hub = try FakeHub.tinyGPT2()
         hub.corruptCDN = true
