@@ -1,3 +1,4 @@
+import EmberCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -47,4 +48,24 @@ final class MappedFile: @unchecked Sendable {
         return Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base + range.lowerBound), count: range.count,
                     deallocator: .custom { [self] _, _ in withExtendedLifetime(self) {} })
     }
+}
+
+/// Gives back the memory a tensor that borrows a memory-mapped file holds resident: the whole pages
+/// inside its storage's bytes are dropped from the process (`madvise(MADV_DONTNEED)`), as if never read. A later
+/// read maps them from the file again, so the values stay the same — unless they were written through
+/// the tensor (a copy-on-write mapping), which this discards. Does nothing for tensors that own their
+/// memory (not loaded with `mmap: true` / `mapped: true`) or on other devices.
+///
+/// For loaders that read a mapped tensor once to make a transformed copy (a transpose) and then drop
+/// it: without this, the pages read stay resident beside the copy. Linux `madvise(2)`.
+public func releaseMappedPages(of tensor: Tensor) {
+    #if canImport(Glibc)
+    let storage = tensor.storage
+    guard tensor.device == .cpu, storage.owner is DataOwner, let base = storage.data else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = Int(bitPattern: base), end = start + storage.byteCount
+    let first = (start + page - 1) / page * page, last = end / page * page
+    guard last > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+    _ = madvise(p, last - first, MADV_DONTNEED)
+    #endif
 }

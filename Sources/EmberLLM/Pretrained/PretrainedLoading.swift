@@ -246,6 +246,9 @@ extension GPTModel {
             guard src.shape == expected else { throw .shapeMismatch(path: raw.path, key: entry.hfKey, expected: expected, got: src.shape) }
             guard src.isFloatingPoint else { throw .unreadable(path: raw.path, reason: "tensor '\(entry.hfKey)' is \(src.dtype), not floating point") }
             out[entry.bookKey] = GPT2WeightMap.apply(entry.transform, to: src.dtype == .float32 ? src : src.to(.float32))
+            // A transposed copy leaves the file's pages it read resident: give them back (a later part
+            // of the same c_attn maps them again), so loading holds one copy of each weight, not two.
+            if entry.transform != .copy { releaseMappedPages(of: src) }
         }
         let head = raw.tensors[hfKey: "lm_head.weight"] ?? out["tok_emb.weight"]!
         guard head.shape == [cfg.vocabSize, cfg.embDim] else {
