@@ -6,5 +6,5 @@ struct EmberTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ember",
         abstract: "Build, train and run GPT-style language models the way the book does, in Swift.",
-        subcommands: [TrainCommand.self, GenerateCommand.self, TokenizeCommand.self, InspectCommand.self, ExampleCommand.self])
+        subcommands: [TrainCommand.self, GenerateCommand.self, EvalCommand.self, TokenizeCommand.self, InspectCommand.self, ExampleCommand.self])
 }
