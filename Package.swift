@@ -48,7 +48,7 @@ let package = Package(
         // One import for users: `import Ember` re-exports the libraries.
         .target(name: "Ember", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"]),
         // The book's notebooks as small runnable programs (`ember example NAME`).
-        .target(name: "EmberExamples", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"]),
+        .target(name: "EmberExamples", dependencies: ["EmberCore", "EmberNN", "EmberIO"]),
         .executableTarget(
             name: "ember",
             dependencies: [

@@ -1,5 +1,4 @@
 import EmberCore
-import EmberLLM
 import EmberNN
 import Foundation
 

@@ -6,6 +6,6 @@ struct EmberTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ember",
         abstract: "Build, train and run GPT-style language models the way the book does, in Swift.",
-        subcommands: [TrainCommand.self, GenerateCommand.self, DownloadCommand.self, TokenizeCommand.self, InspectCommand.self,
-                      ExportCommand.self, ExampleCommand.self])
+        subcommands: [TrainCommand.self, GenerateCommand.self, EvalCommand.self, DownloadCommand.self, TokenizeCommand.self,
+                      InspectCommand.self, ExportCommand.self, ExampleCommand.self])
 }

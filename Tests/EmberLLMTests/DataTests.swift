@@ -1,18 +1,11 @@
 import EmberCore
 import EmberLLM
+import EmberNN
 import Foundation
 import XCTest
 
-/// A dataset of the numbers 0..<n as 0-dim int64 tensors (PyTorch's `DataLoader(range(n))`).
-struct RangeDataset: Dataset {
-    let count: Int
-    subscript(index: Int) -> (input: Tensor, target: Tensor) {
-        (Tensor(array: [Int64(index)], shape: []), Tensor(array: [Int64(index)], shape: []))
-    }
-}
-
-/// Datasets and loaders (chapters 2.6 and 5.1): GPTDatasetV1 windows, DataLoader batching and
-/// PyTorch's shuffle draws (rng fixture SEQ6), the chapter-5 split.
+/// The book's datasets and loaders (chapters 2.6 and 5.1): GPTDatasetV1 windows and batches, the
+/// chapter-5 split (DataLoader itself: EmberNNTests/DataLoaderTests).
 final class DataTests: XCTestCase {
     func verdictIds() throws -> [Int] { try GPTFixture.verdictIds() }
 
@@ -50,45 +43,6 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(y.toInt64s(), ids[5057..<5121].map(Int64.init))
         // Too few ids for one window: empty, as the book's range() loop.
         XCTAssertEqual(GPTDatasetV1(tokenIds: [1, 2, 3, 4], maxLength: 4, stride: 1).count, 0)
-    }
-
-    /// rng fixture SEQ6 (spec/torch-rng.md §9, `fixtures/rng/rng_vectors.json`, seed 123):
-    /// `DataLoader(range(100), batch_size=7, shuffle=True)`, two epochs, then `rand(2)`.
-    /// 4 global draws per epoch; batches of 7, the last one of 2.
-    func testSEQ6ShuffleMatchesPyTorch() {
-        manualSeed(123)
-        let loader = DataLoader(RangeDataset(count: 100), batchSize: 7, shuffle: true)
-        XCTAssertEqual(loader.count, 15)
-        var epochs: [[Int64]] = []
-        for _ in 0..<2 {
-            var order: [Int64] = []
-            var sizes: [Int] = []
-            for (x, y) in loader {
-                XCTAssertEqual(x.toInt64s(), y.toInt64s())
-                order += x.toInt64s()
-                sizes.append(x.shape[0])
-            }
-            XCTAssertEqual(sizes, Array(repeating: 7, count: 14) + [2])
-            epochs.append(order)
-        }
-        XCTAssertEqual(epochs[0], [58, 20, 52, 99, 92, 12, 91, 24, 39, 89, 66, 59, 95, 23, 70, 29, 62, 21, 94, 42, 98, 7, 6, 93, 78, 67, 28, 36, 80, 10, 17, 33, 27, 22, 72, 32, 87, 5, 15, 40, 81, 41, 26, 18, 86, 75, 57, 51, 49, 68, 0, 30, 50, 4, 37, 44, 85, 96, 79, 43, 3, 84, 88, 71, 13, 38, 73, 97, 48, 83, 69, 14, 34, 54, 2, 82, 61, 60, 16, 63, 35, 11, 45, 19, 90, 56, 31, 47, 8, 55, 76, 1, 74, 65, 46, 25, 53, 77, 9, 64])
-        XCTAssertEqual(epochs[1], [85, 90, 52, 50, 26, 16, 98, 41, 7, 58, 14, 80, 11, 38, 8, 21, 87, 66, 89, 44, 83, 96, 65, 54, 99, 34, 91, 35, 3, 69, 4, 5, 32, 36, 75, 79, 30, 92, 55, 82, 63, 39, 88, 67, 64, 43, 49, 10, 12, 37, 13, 94, 42, 62, 45, 84, 71, 33, 56, 51, 40, 18, 6, 25, 47, 48, 81, 95, 28, 59, 68, 70, 29, 77, 24, 20, 93, 15, 2, 1, 74, 19, 97, 60, 46, 61, 78, 9, 72, 31, 86, 23, 73, 0, 17, 27, 76, 53, 22, 57])
-        XCTAssertEqual(Tensor.rand([2]).toFloats(), [0.18405646, 0.72644675])
-    }
-
-    /// PyTorch draws the iterator's base seed (2 draws) even without shuffling; dropLast drops
-    /// the short final batch (`len(loader)` = 100 // 7 = 14).
-    func testUnshuffledLoaderStillDrawsBaseSeedAndDropLast() {
-        let loader = DataLoader(RangeDataset(count: 100), batchSize: 7, shuffle: false, dropLast: true)
-        XCTAssertEqual(loader.count, 14)
-        manualSeed(123)
-        let batches = Array(loader)
-        XCTAssertEqual(batches.count, 14)
-        XCTAssertEqual(batches.flatMap { $0.inputs.toInt64s() }, (0..<98).map(Int64.init))
-        let afterLoader = Tensor.rand([1]).toFloats()
-        manualSeed(123)
-        _ = Generator.default.random64()          // the base seed: one 64-bit draw
-        XCTAssertEqual(Tensor.rand([1]).toFloats(), afterLoader)
     }
 
     /// Chapter 5.1: "The Verdict" (20,479 characters) splits at int(0.9 · 20479) = 18,431; with

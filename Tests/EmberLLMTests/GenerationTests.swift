@@ -76,6 +76,89 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(Set((0..<20).map { _ in nextToken(logits: logits, temperature: 1, topK: 1).toInt64s()[0] }), [2])
     }
 
+    /// Top-p (Hugging Face's `TopPLogitsWarper`) on C43's toy logits, by hand: softmax
+    /// [0.0609 closer, 0.0016, 0.0001, 0.5721 forward, 0.0034, 0.0001, 0.0001, 0.3576 toward, 0.0040 you];
+    /// ascending cumulative sums …0.0094 (you), 0.0703 (closer), 0.4279 (toward), 1 (forward). A token
+    /// goes when its cumulative sum is ≤ 1 − top_p: 0.9 keeps {toward, forward}, 0.95 adds closer,
+    /// 0.5 and 0 keep only forward (the most probable always stays), 1 keeps all. Rows are
+    /// filtered independently (the second row is the first reversed).
+    func testTopPFilterByHand() {
+        let inf = -Double.infinity
+        let row = toyLogits.map { Double(Float($0)) }
+        let logits = Tensor(array: toyLogits.map { Float($0) }, shape: [1, 9])
+        func kept(_ indices: Set<Int>) -> [Double] { row.enumerated().map { indices.contains($0.offset) ? $0.element : inf } }
+        XCTAssertEqual(topPFiltered(logits, p: 0.9).toDoubles(), kept([3, 7]))
+        XCTAssertEqual(topPFiltered(logits, p: 0.95).toDoubles(), kept([0, 3, 7]))
+        XCTAssertEqual(topPFiltered(logits, p: 0.5).toDoubles(), kept([3]))
+        XCTAssertEqual(topPFiltered(logits, p: 0).toDoubles(), kept([3]))
+        XCTAssertEqual(topPFiltered(logits, p: 1).toDoubles(), row)
+        let two = Tensor(array: (toyLogits + toyLogits.reversed()).map { Float($0) }, shape: [2, 9])
+        XCTAssertEqual(topPFiltered(two, p: 0.9).toDoubles(), kept([3, 7]) + kept([3, 7]).reversed())
+    }
+
+    /// Top-p comes after the temperature (Hugging Face's order): at T = 2 the probabilities flatten
+    /// (ascending cumulative sums …0.0727 inches, 0.1080 you, 0.2455 closer, …), so top_p 0.9 keeps
+    /// {you, closer, toward, forward}; the seeded draws are `multinomial(softmax(masked / 2))`'s.
+    /// With top_p 1 and penalty 1 the draws are the book's (C43's 1,000-draw counts at T = 1).
+    func testTopPSamplingAfterTemperatureAndDefaultsKeepTheBooksDraws() {
+        let logits = Tensor(array: toyLogits.map { Float($0) }, shape: [1, 9])
+        let masked = logits.maskedFill(Tensor([[0, 1, 1, 0, 1, 1, 1, 0, 0]]) == 1, -Double.infinity)
+        manualSeed(123)
+        let draws = (0..<200).map { _ in nextToken(logits: logits, temperature: 2, topP: 0.9).toInt64s()[0] }
+        manualSeed(123)
+        let reference = (0..<200).map { _ in softmax(masked / 2, dim: -1).multinomial(1).toInt64s()[0] }
+        XCTAssertEqual(draws, reference)
+        XCTAssertEqual(Set(draws), [0, 3, 7, 8])
+        manualSeed(123)
+        var got = [Int](repeating: 0, count: 9)
+        let previous = Tensor([[3, 7, 0]])
+        for _ in 0..<1000 {
+            got[Int(nextToken(logits: logits, temperature: 1, topP: 1, repetitionPenalty: 1, previousTokens: previous).toInt64s()[0])] += 1
+        }
+        XCTAssertEqual(got, [73, 0, 0, 582, 2, 0, 0, 343, 0], "C43 counts with neutral top-p and penalty")
+        // Greedy decoding ignores top-p (the argmax always survives it).
+        XCTAssertEqual(nextToken(logits: logits, topP: 0.1).toInt64s(), [3])
+    }
+
+    /// Repetition penalty (Hugging Face's `RepetitionPenaltyLogitsProcessor`), by hand: every id in
+    /// the sequence, each once however often it occurs — a positive logit divided by the penalty, a
+    /// negative one multiplied (float32, as `torch.where(score < 0, score * p, score / p)`).
+    func testRepetitionPenaltyByHand() {
+        let logits = Tensor(array: toyLogits.map { Float($0) }, shape: [1, 9])
+        let previous = Tensor([[3, 0, 3, 2]])                                  // forward twice, closer, effort
+        var expected = toyLogits.map { Float($0) }
+        expected[3] = Float(6.75) / Float(1.5)                                 // 4.5
+        expected[0] = Float(4.51) / Float(1.5)
+        expected[2] = Float(-1.90) * Float(1.5)
+        XCTAssertEqual(repetitionPenalized(logits, previousTokens: previous, penalty: 1.5).toFloats(), expected)
+        XCTAssertEqual(expected[3], 4.5)
+        // Greedy: forward (6.75 → 4.5) loses to toward (6.28).
+        XCTAssertEqual(nextToken(logits: logits, repetitionPenalty: 1.5, previousTokens: previous).toInt64s(), [7])
+        // Per row of a batch.
+        let two = Tensor(array: (toyLogits + toyLogits).map { Float($0) }, shape: [2, 9])
+        let rows = repetitionPenalized(two, previousTokens: Tensor([[3, 3], [7, 1]]), penalty: 2).toFloats()
+        var row0 = toyLogits.map { Float($0) }, row1 = row0
+        row0[3] = Float(6.75) / 2
+        row1[7] = Float(6.28) / 2
+        row1[1] = Float(0.89) / 2
+        XCTAssertEqual(rows, row0 + row1)
+        // In `generate`, the prompt and every new token count: with logits [0.1, 0.2, 3.0, 0.3] and
+        // penalty 40, step 1 picks 2 (3.0), step 2 sees 3.0 / 40 = 0.075 < 0.1 and picks 0, step 3 sees
+        // [0.0025, 0.005, 0.075, 0.0075] and picks 2.
+        let model = FixedLogitsModel([0.1, 0.2, 3.0, 0.3])
+        XCTAssertEqual(generate(model: model, idx: Tensor([[1, 3]]), maxNewTokens: 3, contextSize: 8, repetitionPenalty: 40).toInt64s(),
+                       [1, 3, 2, 0, 2])
+        // Out-of-range options are Hugging Face's ValueErrors.
+        XCTAssertThrowsError(try withErrorCapture { _ = nextToken(logits: logits, temperature: 1, topP: 1.5) }) {
+            XCTAssertTrue("\($0)".contains("top_p has to be a float between 0 and 1, but is 1.5"), "\($0)")
+        }
+        XCTAssertThrowsError(try withErrorCapture {
+            _ = generate(model: model, idx: Tensor([[1]]), maxNewTokens: 1, contextSize: 8, repetitionPenalty: 0)
+        }) {
+            XCTAssertTrue("\($0)".contains("repetition_penalty has to be a strictly positive float, but is 0.0"), "\($0)")
+        }
+    }
+
     /// The book's `generate` stops before appending `eos_id`; with no eos it appends maxNewTokens.
     func testGenerateStopsAtEosAndKeepsPrompt() {
         let model = FixedLogitsModel([0.1, 0.2, 3.0, 0.3])       // argmax 2

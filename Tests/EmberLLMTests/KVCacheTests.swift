@@ -180,17 +180,76 @@ final class KVCacheTests: XCTestCase {
         }
     }
 
+    /// Streaming (issue 14 item 4): `onText` receives the prompt, then one piece per new token (a
+    /// character split over tokens held back), and the pieces join to the sample's text; the sample
+    /// is the one without streaming. `eosId` stops before the id, as the book's `generate`.
+    func testSamplePromptStreamsTextAndStopsAtEos() throws {
+        let tokenizer = try GPT2Tokenizer.gpt2()
+        let model = tinyModel(contextLength: 16)
+        // " 😀" is two tokens: 30325 (" " and the emoji's first three bytes) and 222 (its last byte).
+        let prompt = "Every effort moves you \u{1F600}"
+        XCTAssertEqual(Array(try tokenizer.encode(prompt).suffix(2)), [30325, 222])
+        var pieces: [String] = []
+        let streamed = try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 20,
+                                        temperature: 1.4, topK: 25, seed: 123, useCache: true) { pieces.append($0) }
+        let plain = try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 20,
+                                     temperature: 1.4, topK: 25, seed: 123, useCache: true)
+        XCTAssertEqual(streamed, plain)
+        XCTAssertEqual(pieces.joined(), plain.text)
+        XCTAssertEqual(pieces.first, prompt)                                   // the split emoji whole, no U+FFFD
+        XCTAssertEqual(pieces.count, 1 + 20 + 1)                               // prompt, one per token, the held-back rest
+        // eos_id: greedy's third new token as the end id stops before it.
+        let greedy = try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 5, temperature: 0, topK: nil, seed: nil)
+        let promptCount = greedy.tokenIds.count - 5
+        let eos = greedy.tokenIds[promptCount + 2]
+        let firstEos = greedy.tokenIds[promptCount...].firstIndex(of: eos)!
+        let stopped = try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 5, temperature: 0,
+                                       topK: nil, eosId: eos, seed: nil)
+        XCTAssertEqual(stopped.tokenIds, Array(greedy.tokenIds[..<firstEos]))
+        XCTAssertThrowsError(try samplePrompt(model: model, tokenizer: tokenizer, prompt: prompt, maxNewTokens: 5, temperature: 1,
+                                              topK: nil, topP: -0.1, seed: 1)) {
+            XCTAssertEqual($0 as? TrainingError, .invalidSetting("top-p must lie in [0, 1], got -0.1"))
+        }
+    }
+
+    /// `ember generate` streams exactly `samplePrompt`'s text (then a newline), stops at
+    /// `--eos-id` unless `--ignore-eos`, takes `--top-p` and `--repetition-penalty`, and rejects
+    /// out-of-range values.
+    func testEmberGenerateStreamsTheSampleAndTakesTheNewOptions() throws {
+        let dir = try CheckpointTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, modelArgs) = try CheckpointTests.savedTinyModel(in: dir)
+        let args = ["generate"] + modelArgs + ["--max-new-tokens", "12"]
+        let tokenizer = try GPT2Tokenizer.gpt2()
+        model.eval()
+        let expected = try samplePrompt(model: model, tokenizer: tokenizer, prompt: "Every effort moves you", maxNewTokens: 12,
+                                        temperature: 1.4, topK: 25, topP: 0.8, repetitionPenalty: 1.3, eosId: 50256, seed: 123, useCache: true)
+        let run = try TrainCommandTests.runEmber(args + ["--top-p", "0.8", "--repetition-penalty", "1.3"])
+        XCTAssertEqual(run.status, 0, run.err)
+        XCTAssertEqual(run.out, expected.text + "\n")
+        // --eos-id: the greedy run's fourth new token ends it early; --ignore-eos goes on.
+        let greedy = try samplePrompt(model: model, tokenizer: tokenizer, prompt: "Every effort moves you", maxNewTokens: 12,
+                                      temperature: 0, topK: nil, seed: nil)
+        let eos = greedy.tokenIds[greedy.tokenIds.count - 12 + 3]
+        let cut = try samplePrompt(model: model, tokenizer: tokenizer, prompt: "Every effort moves you", maxNewTokens: 12,
+                                   temperature: 0, topK: nil, eosId: eos, seed: nil)
+        let stopped = try TrainCommandTests.runEmber(args + ["--temperature", "0", "--eos-id", "\(eos)"])
+        XCTAssertEqual(stopped.out, cut.text + "\n")
+        let ignored = try TrainCommandTests.runEmber(args + ["--temperature", "0", "--eos-id", "\(eos)", "--ignore-eos"])
+        XCTAssertEqual(ignored.out, greedy.text + "\n")
+        for (flag, value) in [("--top-p", "1.5"), ("--repetition-penalty", "0")] {
+            let bad = try TrainCommandTests.runEmber(args + [flag, value])
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertTrue(bad.err.contains(flag), bad.err)
+        }
+    }
+
     /// The built `ember generate` prints the same text with the cache (default) and with
     /// `--no-kv-cache`, past the window of a context-16 model.
     func testEmberGenerateNoKVCacheFlagGivesTheSameText() throws {
-        manualSeed(123)
-        let model = GPTModel(GPTConfig.tiny.with(contextLength: 16))
         let dir = try CheckpointTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("tiny.pth")
-        try save(model.stateDict(), to: file)
-        let args = ["generate", "--checkpoint", file.path, "--emb-dim", "64", "--n-heads", "2", "--n-layers", "2",
-                    "--context-length", "16", "--max-new-tokens", "30"]
+        let args = ["generate"] + (try CheckpointTests.savedTinyModel(in: dir)).args + ["--max-new-tokens", "30"]
         let cached = try TrainCommandTests.runEmber(args)
         let plain = try TrainCommandTests.runEmber(args + ["--no-kv-cache"])
         XCTAssertEqual(cached.status, 0, cached.err)

@@ -245,6 +245,25 @@ final class TrainCommandTests: XCTestCase {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    /// `ember eval` (issue 14 item 4): the book's chapter 5.1.3 lines and the perplexities, exactly
+    /// `evaluateLosses`' numbers for the same model and text; `--context-length` is the window.
+    func testEmberEvalPrintsTheBookLossesAndPerplexity() throws {
+        let dir = try CheckpointTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, modelArgs) = try CheckpointTests.savedTinyModel(in: dir)
+        let data = dir.appendingPathComponent("text.txt")
+        try Data(Self.text.utf8).write(to: data)
+        let expected = try evaluateLosses(model: model, text: Self.text, tokenizer: .gpt2(), contextLength: 16, batchSize: 3)
+        let run = try Self.runEmber(["eval", "--data", data.path, "--batch-size", "3"] + modelArgs)
+        XCTAssertEqual(run.status, 0, run.err)
+        XCTAssertEqual(run.out, expected.lines.joined(separator: "\n") + "\n")
+        XCTAssertTrue(run.out.hasPrefix("Training loss: "), run.out)
+        XCTAssertEqual(run.err, "")
+        let bad = try Self.runEmber(["eval", "--train-ratio", "1"] + modelArgs)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("--train-ratio"), bad.err)
+    }
+
     /// Rule (issue item 3): unknown options and bad files end with a message and a non-zero status.
     func testBinaryRejectsBadArguments() throws {
         let unknown = try Self.runEmber(["train", "--bogus"])

@@ -136,22 +136,107 @@ final class TrainingTests: XCTestCase {
     }
 
     /// C40: initial losses of the untrained 124M model (context 256) over the chapter-5 loaders,
-    /// `manual_seed(123)` first: train 10.98758347829183, validation 10.98110580444336.
+    /// `manual_seed(123)` first: train 10.98758347829183, validation 10.98110580444336 — through
+    /// `evaluateLosses` (what `ember eval` prints: the book's lines and the perplexities).
     /// The heaviest test (ten 124M forwards of [2, 256]): release builds only.
     func testC40InitialLossesOverLoaders124M() throws {
         if isDebugBuild { throw XCTSkip("C40 runs ten 124M forward passes; run it with `swift test -c release`") }
         let tokenizer = try GPT2Tokenizer.gpt2()
-        let (train, val) = trainValidationSplit(try BundledResource.theVerdict())
-        manualSeed(123)
-        let trainLoader = try createDataloaderV1(train, tokenizer: tokenizer, batchSize: 2, maxLength: 256, stride: 256, shuffle: true, dropLast: true)
-        let valLoader = try createDataloaderV1(val, tokenizer: tokenizer, batchSize: 2, maxLength: 256, stride: 256, shuffle: false, dropLast: false)
         let model = GPT124M.context256
-        model.eval()
-        manualSeed(123)
-        let (trainLoss, valLoss) = noGrad { (calcLossLoader(trainLoader, model: model), calcLossLoader(valLoader, model: model)) }
-        XCTAssertEqual(trainLoss, 10.98758347829183, accuracy: 2e-5)
-        XCTAssertEqual(valLoss, 10.98110580444336, accuracy: 2e-5)
+        let result = try evaluateLosses(model: model, text: try BundledResource.theVerdict(), tokenizer: tokenizer, contextLength: 256)
+        XCTAssertEqual(result.trainLoss, 10.98758347829183, accuracy: 2e-5)
+        XCTAssertEqual(result.valLoss, 10.98110580444336, accuracy: 2e-5)
+        XCTAssertEqual(result.lines, ["Training loss: \(result.trainLoss)", "Validation loss: \(result.valLoss)",
+                                      "Training perplexity: \(Foundation.exp(result.trainLoss))",
+                                      "Validation perplexity: \(Foundation.exp(result.valLoss))"])
+        XCTAssertFalse(model.isTraining)
+        let valLoader = try PretrainingLoaders(text: try BundledResource.theVerdict(), tokenizer: tokenizer, contextLength: 256, batchSize: 2).validation
         XCTAssertTrue(calcLossLoader(DataLoader(Subset(valLoader.dataset, indices: []), batchSize: 2), model: model).isNaN)
+        // A window longer than the model's context, or a text too short for one, is a message.
+        XCTAssertThrowsError(try evaluateLosses(model: model, text: "Every effort", tokenizer: tokenizer, contextLength: 512)) {
+            XCTAssertTrue("\($0)".contains("exceeds the model's context_length 256"), "\($0)")
+        }
+        XCTAssertThrowsError(try evaluateLosses(model: model, text: "Every effort moves you", tokenizer: tokenizer, contextLength: 256)) {
+            guard case TrainingError.notEnoughTokens(part: "training", tokens: _, needed: 257) = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    /// A labelled window: the chapter-6 shape (token ids → one class id).
+    struct LabelledWindows: Dataset {
+        let windows: GPTDatasetV1
+        var count: Int { windows.count }
+        subscript(index: Int) -> (input: Tensor, target: Tensor) {
+            let x = windows[index].input
+            return (x, Tensor(array: [Int64(x.toInt64s()[0] % 2)], shape: []))      // label: parity of the first id
+        }
+    }
+
+    /// Rule (issue 12 item 3): chapter 6's `train_classifier_simple` is ``TrainingLoop`` with another
+    /// loss (`cross_entropy(model(x)[:, -1, :], y)`) and examples counted instead of tokens. The
+    /// book's loop written out here (zero_grad, loss, backward, step, `examples_seen +=
+    /// input_batch.shape[0]`, `evaluate_model` every `eval_freq` steps) gives the same losses, bit
+    /// for bit, the same counts and the same lines.
+    func testTrainingLoopRunsTheChapter6ClassifierLoop() throws {
+        let tokenizer = try GPT2Tokenizer.gpt2()
+        let (train, val) = trainValidationSplit(String(try BundledResource.theVerdict().unicodeScalars.prefix(4000)))
+        let cfg = GPTConfig(vocabSize: 50257, contextLength: 8, embDim: 16, nHeads: 2, nLayers: 1, dropRate: 0.1, qkvBias: false)
+        func setUp() throws -> (GPTModel, AdamW, DataLoader<LabelledWindows>, DataLoader<LabelledWindows>) {
+            manualSeed(123)
+            let model = GPTModel(cfg)
+            model.out_head = Linear(16, 2)                                       // ch. 6: a 2-class head
+            let optimizer = AdamW(model.parameters(), lr: 5e-5, weightDecay: 0.1)
+            let trainData = LabelledWindows(windows: try GPTDatasetV1(text: train, tokenizer: tokenizer, maxLength: 8, stride: 8))
+            let valData = LabelledWindows(windows: try GPTDatasetV1(text: val, tokenizer: tokenizer, maxLength: 8, stride: 8))
+            return (model, optimizer, DataLoader(trainData, batchSize: 4, shuffle: true, dropLast: true),
+                    DataLoader(valData, batchSize: 4))
+        }
+        func classifierLoss(_ model: GPTModel) -> (Tensor, Tensor) -> Tensor {
+            { inputs, targets in
+                let logits = model(inputs)                                        // (B, T, 2)
+                return crossEntropy(logits.select(1, logits.shape[1] - 1), targets)
+            }
+        }
+        // TrainingLoop.
+        let (model, optimizer, trainLoader, valLoader) = try setUp()
+        let loop = TrainingLoop(model: model, optimizer: optimizer, evalFreq: 3, evalIter: 2,
+                                lossBatch: classifierLoss(model), countSeen: { $0.shape[0] })
+        var lines: [String] = []
+        for epoch in 0..<2 { XCTAssertTrue(loop.trainEpoch(epoch, trainLoader: trainLoader, valLoader: valLoader, log: { lines.append($0) })) }
+        // The book's loop, written out.
+        let (refModel, refOptimizer, refTrain, refVal) = try setUp()
+        let loss = classifierLoss(refModel)
+        var refLines: [String] = [], trainLosses: [Double] = [], seen: [Int] = []
+        var examplesSeen = 0, globalStep = -1
+        for epoch in 0..<2 {
+            refModel.train()
+            for (inputs, targets) in refTrain {
+                refOptimizer.zeroGrad()
+                let l = loss(inputs, targets)
+                l.backward()
+                refOptimizer.step()
+                examplesSeen += inputs.shape[0]
+                globalStep += 1
+                if globalStep % 3 == 0 {
+                    refModel.eval()
+                    let (t, v) = noGrad { (calcLossLoader(refTrain, numBatches: 2, lossBatch: loss), calcLossLoader(refVal, numBatches: 2, lossBatch: loss)) }
+                    refModel.train()
+                    trainLosses.append(t)
+                    seen.append(examplesSeen)
+                    refLines.append(String(format: "Ep %d (Step %06d): Train loss %.3f, Val loss %.3f", epoch + 1, globalStep, t, v))
+                }
+            }
+        }
+        XCTAssertGreaterThan(trainLosses.count, 2)
+        XCTAssertEqual(loop.history.trainLosses, trainLosses)
+        XCTAssertEqual(loop.history.tokensSeen, seen)
+        XCTAssertEqual(loop.seen, examplesSeen)
+        XCTAssertEqual(loop.globalStep, globalStep)
+        XCTAssertEqual(lines, refLines)
+        XCTAssertEqual(model.out_head.weight.toFloats(), refModel.out_head.weight.toFloats())
+        // shouldStop ends the epoch before the next step.
+        var steps = 0
+        XCTAssertFalse(loop.trainEpoch(2, trainLoader: trainLoader, valLoader: valLoader, log: { _ in }, shouldStop: { steps == 1 }) { _ in steps += 1 })
+        XCTAssertEqual(loop.globalStep, globalStep + 1)
     }
 
     /// C47 (`ch05/01/tests.py`): `train_model_simple` on the small config (context 12, emb 32,

@@ -1,4 +1,5 @@
 import EmberCore
+import EmberNN
 
 /// The book's `create_dataloader_v1` (chapter 2.6): a ``GPTDatasetV1`` over the GPT-2 tokens of
 /// `text` wrapped in a ``DataLoader``. Batches are `([batchSize, maxLength], [batchSize, maxLength])` int64.

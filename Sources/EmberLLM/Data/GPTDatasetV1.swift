@@ -1,4 +1,5 @@
 import EmberCore
+import EmberNN
 
 /// The book's next-token dataset (chapter 2.6, `GPTDatasetV1`): sliding windows over one token
 /// sequence, each target shifted one token to the right of its input.

@@ -26,13 +26,15 @@ public func generateTextSimple(model: some UnaryLayer, idx: Tensor, maxNewTokens
 }
 
 /// The book's sampling loop (chapter 5.3, `generate`): top-k filtering, temperature scaling,
-/// multinomial sampling, early stop at an end-of-sequence id.
+/// multinomial sampling, early stop at an end-of-sequence id — plus Hugging Face's nucleus (top-p)
+/// filter and repetition penalty.
 ///
-/// Per step: crop to the last `contextSize` tokens, take the last position's logits; with `topK`,
-/// set every logit below the k-th largest to −∞; if `temperature > 0`, divide by it and draw one
-/// token with `multinomial(softmax(logits), 1)` from the global generator (seed with
-/// ``manualSeed(_:)-(Int)`` for the book's outputs); otherwise take the argmax (greedy).
-/// If the chosen token is `eosId` (for every row of the batch) generation stops without appending it.
+/// Per step: crop to the last `contextSize` tokens, take the last position's logits and choose the
+/// next token with ``nextToken(logits:temperature:topK:topP:repetitionPenalty:previousTokens:)``
+/// (penalty, top-k, temperature, top-p, then `multinomial(softmax(logits), 1)` from the global
+/// generator — seed with ``manualSeed(_:)-(Int)`` for the book's outputs — or the argmax when
+/// `temperature ≤ 0`). If the chosen token is `eosId` (for every row of the batch) generation stops
+/// without appending it. With `topP` and `repetitionPenalty` nil the draws are the book's.
 ///
 /// Edge cases (bug case B22): `topK ≥ vocab` behaves as no top-k (clamped, as nanoGPT and
 /// Hugging Face do; the book's `topk` call would fail); `temperature ≤ 0` is greedy.
@@ -46,20 +48,27 @@ public func generateTextSimple(model: some UnaryLayer, idx: Tensor, maxNewTokens
 ///   - temperature: 0 (default) for greedy decoding; > 0 to sample.
 ///   - topK: keep only the `topK` largest logits; nil for all.
 ///   - eosId: stop when this id is generated.
+///   - topP: nucleus sampling, `0…1`; nil (or 1) for all tokens. Only with `temperature > 0`.
+///   - repetitionPenalty: `> 0`; nil (or 1) for none. Penalises every id already in `idx`.
+///   - onToken: called with each appended `[B, 1]` id tensor, as it is chosen (for streaming).
 /// - Returns: `[B, T0 + n]` int64 with `n ≤ maxNewTokens`.
-/// - Errors: `topK ≤ 0` raises a `ValueError` naming `top_k` (it would mask every logit).
+/// - Errors: `topK ≤ 0` raises a `ValueError` naming `top_k` (it would mask every logit); `topP`
+///   outside `0…1` or `repetitionPenalty ≤ 0` a `ValueError` naming it (Hugging Face's checks).
 public func generate(model: some UnaryLayer, idx: Tensor, maxNewTokens: Int, contextSize: Int,
-                     temperature: Double = 0, topK: Int? = nil, eosId: Int? = nil) -> Tensor {
-    if let topK, topK <= 0 {
-        return EmberError(.value, "top_k must be a positive integer or nil, but got top_k=\(topK)").raise(shape: idx.shape, dtype: .int64)
+                     temperature: Double = 0, topK: Int? = nil, eosId: Int? = nil,
+                     topP: Double? = nil, repetitionPenalty: Double? = nil, onToken: ((Tensor) -> Void)? = nil) -> Tensor {
+    if let error = samplingError(topK: topK, topP: topP, repetitionPenalty: repetitionPenalty) {
+        return error.raise(shape: idx.shape, dtype: .int64)
     }
     var idx = idx
     for _ in 0..<maxNewTokens {
         let idxCond = idx.slice(1, start: Swift.max(0, idx.shape[1] - contextSize))   // idx[:, -context_size:]
         let logits = lastPositionLogits(model, idxCond)                                // (B, vocab)
-        let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK)    // (B, 1)
+        let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK, topP: topP,
+                                repetitionPenalty: repetitionPenalty, previousTokens: idx)        // (B, 1)
         if let eosId, idxNext.toInt64s().allSatisfy({ $0 == Int64(eosId) }) { break }
         idx = Tensor.cat([idx, idxNext], dim: 1)
+        onToken?(idxNext)
     }
     return idx
 }
@@ -68,7 +77,7 @@ public func generate(model: some UnaryLayer, idx: Tensor, maxNewTokens: Int, con
 /// feeds the prompt once and then one token per step through the model's KV cache.
 ///
 /// Equals ``generateTextSimple(model:idx:maxNewTokens:contextSize:)`` token for token (up to
-/// float32 rounding in an exact tie); see ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:useCache:)``
+/// float32 rounding in an exact tie); see ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:topP:repetitionPenalty:useCache:onToken:)``
 /// for the window handling (bug case B20).
 /// - Parameters:
 ///   - model: a ``GPTModel``; its cache is reset first. Call `model.eval()` for the book's output.
@@ -81,7 +90,7 @@ public func generateTextSimpleCached(model: GPTModel, idx: Tensor, maxNewTokens:
              useCache: true)
 }
 
-/// ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:)`` for a ``GPTModel``,
+/// ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:topP:repetitionPenalty:onToken:)`` for a ``GPTModel``,
 /// with or without its KV cache (book chapter 4 bonus "KV cache"). Same draws from the global
 /// generator, so the same tokens for the same seed.
 ///
@@ -94,13 +103,16 @@ public func generateTextSimpleCached(model: GPTModel, idx: Tensor, maxNewTokens:
 ///   `useCache: false` runs the generic (uncached) loop.
 /// - Returns: `[B, T0 + n]` int64 with `n ≤ maxNewTokens`.
 public func generate(model: GPTModel, idx: Tensor, maxNewTokens: Int, contextSize: Int,
-                     temperature: Double = 0, topK: Int? = nil, eosId: Int? = nil, useCache: Bool) -> Tensor {
+                     temperature: Double = 0, topK: Int? = nil, eosId: Int? = nil,
+                     topP: Double? = nil, repetitionPenalty: Double? = nil, useCache: Bool,
+                     onToken: ((Tensor) -> Void)? = nil) -> Tensor {
     guard useCache else {
         return generate(model: model, idx: idx, maxNewTokens: maxNewTokens, contextSize: contextSize,
-                        temperature: temperature, topK: topK, eosId: eosId)
+                        temperature: temperature, topK: topK, eosId: eosId, topP: topP,
+                        repetitionPenalty: repetitionPenalty, onToken: onToken)
     }
-    if let topK, topK <= 0 {
-        return EmberError(.value, "top_k must be a positive integer or nil, but got top_k=\(topK)").raise(shape: idx.shape, dtype: .int64)
+    if let error = samplingError(topK: topK, topP: topP, repetitionPenalty: repetitionPenalty) {
+        return error.raise(shape: idx.shape, dtype: .int64)
     }
     var idx = idx
     for step in 0..<maxNewTokens {
@@ -115,28 +127,94 @@ public func generate(model: GPTModel, idx: Tensor, maxNewTokens: Int, contextSiz
             let out = model(input, useCache: true)                                        // (B, T, vocab)
             return out.select(1, out.shape[1] - 1)                                        // (B, vocab)
         }
-        let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK)    // (B, 1)
+        let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK, topP: topP,
+                                repetitionPenalty: repetitionPenalty, previousTokens: idx)        // (B, 1)
         if let eosId, idxNext.toInt64s().allSatisfy({ $0 == Int64(eosId) }) { break }
         idx = Tensor.cat([idx, idxNext], dim: 1)
+        onToken?(idxNext)
     }
     return idx
 }
 
-/// One decoding step of ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:)``:
-/// logits `[B, vocab]` → next ids `[B, 1]` int64 (top-k mask, temperature, multinomial or argmax).
-public func nextToken(logits: Tensor, temperature: Double = 0, topK: Int? = nil) -> Tensor {
-    var logits = logits
-    if let topK {
-        guard topK > 0 else {
-            return EmberError(.value, "top_k must be a positive integer or nil, but got top_k=\(topK)").raise(shape: [logits.shape[0], 1], dtype: .int64)
-        }
-        logits = topKFiltered(logits, k: topK)
+/// One decoding step of ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:topP:repetitionPenalty:onToken:)``:
+/// logits `[B, vocab]` → next ids `[B, 1]` int64.
+///
+/// The logits pass through, in order: the repetition penalty (``repetitionPenalized(_:previousTokens:penalty:)``,
+/// when `repetitionPenalty` and `previousTokens` are given), the book's top-k mask
+/// (``topKFiltered(_:k:)``), then — when `temperature > 0` — division by `temperature`, the nucleus
+/// filter (``topPFiltered(_:p:)``) and one `multinomial(softmax(logits), 1)` draw; otherwise the
+/// argmax (greedy: top-k and top-p never change it). This is Hugging Face's order (penalty,
+/// temperature, top-k, top-p) except that top-k comes before the temperature as in the book's
+/// `generate`: dividing by a positive temperature keeps the order of the logits, so the same tokens
+/// survive and the book's seeded draws stay exact.
+/// - Parameters:
+///   - topP: nil or 1 for no nucleus filter.
+///   - repetitionPenalty: nil or 1 for none.
+///   - previousTokens: `[B, T]` int64, the ids generated so far (prompt included) that the penalty applies to.
+/// - Errors: as ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:topP:repetitionPenalty:onToken:)``.
+public func nextToken(logits: Tensor, temperature: Double = 0, topK: Int? = nil, topP: Double? = nil,
+                      repetitionPenalty: Double? = nil, previousTokens: Tensor? = nil) -> Tensor {
+    if let error = samplingError(topK: topK, topP: topP, repetitionPenalty: repetitionPenalty) {
+        return error.raise(shape: [logits.shape[0], 1], dtype: .int64)
     }
+    var logits = logits
+    if let repetitionPenalty, repetitionPenalty != 1, let previousTokens {
+        logits = repetitionPenalized(logits, previousTokens: previousTokens, penalty: repetitionPenalty)
+    }
+    if let topK { logits = topKFiltered(logits, k: topK) }
     if temperature > 0 {
-        let probs = softmax(logits / temperature, dim: -1)                              // (B, vocab)
+        logits = logits / temperature
+        if let topP, topP < 1 { logits = topPFiltered(logits, p: topP) }
+        let probs = softmax(logits, dim: -1)                                            // (B, vocab)
         return probs.multinomial(1)                                                     // (B, 1)
     }
     return logits.argmax(-1, keepdim: true)                                             // (B, 1)
+}
+
+/// The first sampling option out of range, as Hugging Face's warpers word it; nil when all are valid.
+func samplingError(topK: Int?, topP: Double?, repetitionPenalty: Double?) -> EmberError? {
+    if let topK, topK <= 0 {
+        return EmberError(.value, "top_k must be a positive integer or nil, but got top_k=\(topK)")
+    }
+    if let topP, !(topP >= 0 && topP <= 1) {
+        return EmberError(.value, "top_p has to be a float between 0 and 1, but is \(topP)")
+    }
+    if let repetitionPenalty, !(repetitionPenalty > 0 && repetitionPenalty.isFinite) {
+        return EmberError(.value, "repetition_penalty has to be a strictly positive float, but is \(repetitionPenalty)")
+    }
+    return nil
+}
+
+/// Hugging Face's nucleus filter (`TopPLogitsWarper`, https://github.com/huggingface/transformers,
+/// `src/transformers/generation/logits_process.py`): per row, sort the logits ascending, take the
+/// cumulative sum of their softmax, and set to −∞ every logit whose cumulative probability is
+/// `≤ 1 − p` — what remains is the smallest set of most probable tokens whose probabilities add up
+/// to more than `p`; the most probable token always stays (`min_tokens_to_keep = 1`).
+/// The running sum is accumulated in float64 and rounded to float32, as PyTorch's CPU `cumsum` does.
+/// - Parameters: `logits` `[B, vocab]` float32 (after temperature); `p` in `0…1` (1 keeps everything).
+/// - Returns: the filtered logits, same shape.
+public func topPFiltered(_ logits: Tensor, p: Double) -> Tensor {
+    let last = logits.ndim - 1, n = logits.shape[last]
+    let (sortedLogits, sortedIndices) = logits.sort(last)                                // ascending
+    let cumulativeProbs = softmax(sortedLogits, dim: -1).to(.float64).cumsum(last).to(logits.dtype)
+    let sortedRemove = cumulativeProbs <= (1 - p)                                        // (B, vocab) bool
+    _ = sortedRemove.narrow(last, start: n - 1, length: 1).fill_(0)                       // keep the most probable
+    let remove = sortedRemove.scatter(last, sortedIndices, sortedRemove)                 // back to vocabulary order
+    return logits.maskedFill(remove, -Double.infinity)
+}
+
+/// Hugging Face's repetition penalty (`RepetitionPenaltyLogitsProcessor`, CTRL, Keskar et al. 2019,
+/// https://arxiv.org/abs/1909.05858): for every id in `previousTokens` (each id once, however often
+/// it occurs), a negative logit is multiplied by `penalty` and a positive one divided by it, so
+/// `penalty > 1` makes repeats less likely. `torch.where(score < 0, score * penalty, score / penalty)`
+/// on `logits.gather(1, previousTokens)`, scattered back.
+/// - Parameters: `logits` `[B, vocab]` float; `previousTokens` `[B, T]` int64 ids `< vocab`;
+///   `penalty > 0` (1 changes nothing).
+/// - Returns: the penalised logits, same shape.
+public func repetitionPenalized(_ logits: Tensor, previousTokens: Tensor, penalty: Double) -> Tensor {
+    let score = logits.gather(1, previousTokens)                                         // (B, T)
+    let penalised = Tensor.where(score < 0, score * penalty, score / penalty)
+    return logits.scatter(1, previousTokens, penalised)                                  // (B, vocab)
 }
 
 /// The book's top-k filter (chapter 5.3.2): logits below the `k`-th largest of their row become

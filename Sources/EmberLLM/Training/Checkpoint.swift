@@ -65,9 +65,12 @@ public struct TrainingCheckpoint: Sendable {
             let bytes = rngState.bytes
             d.append(("rng_state", .tensor(Tensor(array: bytes, shape: [bytes.count]))))
         }
-        if let config { d.append(("config", Self.encode(config))) }
-        if let settings { d.append(("train_settings", Self.encode(settings))) }
-        if let log { d.append(("train_log", Self.encode(log))) }
+        if let config { d.append(("config", Self.plain(config))) }
+        if var s = Self.plain(settings).dict {
+            s.removeValue(forKey: "config")                        // stored once, under "config"
+            d.append(("train_settings", .dict(s)))
+        }
+        if let log { d.append(("train_log", Self.plain(log))) }
         return .dict(.init(uniqueKeysWithValues: d))
     }
 
@@ -118,111 +121,86 @@ public struct TrainingCheckpoint: Sendable {
                 throw bad("'rng_state' is not a generator state: \(error)")
             }
         }
-        if let v = value["config"] { config = try Self.decodeConfig(v, bad) }
-        if let v = value["train_settings"] { settings = try Self.decodeSettings(v, bad) }
-        if let v = value["train_log"] { log = try Self.decodeLog(v, bad) }
-        if settings != nil {
-            guard let config else { throw bad("'train_settings' without 'config'") }
-            settings!.config = config
+        if let v = value["config"] { config = try Self.decode(GPTConfig.self, v, key: "config", bad) }
+        if var v = value["train_settings"]?.dict {
+            // The model config is stored once, under "config".
+            guard let c = value["config"] else { throw bad("'train_settings' without 'config'") }
+            v["config"] = c
+            settings = try Self.decode(TrainingSettings.self, .dict(v), key: "train_settings", bad)
+        } else if value["train_settings"] != nil {
+            throw bad("'train_settings' is not a dictionary")
+        }
+        if let v = value["train_log"] {
+            let log = try Self.decode(TrainingLog.self, v, key: "train_log", bad)
+            let n = log.trainLosses.count
+            guard [log.valLosses.count, log.tokensSeen.count, log.steps.count, log.epochs.count].allSatisfy({ $0 == n }) else {
+                throw bad("'train_log' lists have different lengths")
+            }
+            self.log = log
         }
     }
 
     // MARK: - Plain values (what torch.load(weights_only=True) accepts: dicts, lists, numbers, strings, bools)
 
-    static func encode(_ c: GPTConfig) -> StateValue {
-        .dict(["vocab_size": .int(c.vocabSize), "context_length": .int(c.contextLength), "emb_dim": .int(c.embDim),
-               "n_heads": .int(c.nHeads), "n_layers": .int(c.nLayers), "drop_rate": .double(c.dropRate),
-               "qkv_bias": .bool(c.qkvBias)])
+    /// `value` as snake-case plain objects (``StateValueEncoder``); the config, settings and log
+    /// hold only numbers, strings, bools and lists, which always encode.
+    static func plain<T: Encodable>(_ value: T?) -> StateValue {
+        guard let value else { return .none }
+        return try! StateValueEncoder(keys: .snakeCase).encode(value)
     }
 
-    static func encode(_ s: TrainingSettings) -> StateValue {
-        .dict(["learning_rate": .double(s.learningRate), "weight_decay": .double(s.weightDecay),
-               "num_epochs": .int(s.numEpochs), "batch_size": .int(s.batchSize), "seed": .int(s.seed),
-               "eval_freq": .int(s.evalFreq), "eval_iter": .int(s.evalIter), "start_context": .string(s.startContext),
-               "train_ratio": .double(s.trainRatio)])
-    }
-
-    static func encode(_ log: TrainingLog) -> StateValue {
-        .dict(["train_losses": .list(log.trainLosses.map { .double($0) }), "val_losses": .list(log.valLosses.map { .double($0) }),
-               "tokens_seen": .list(log.tokensSeen.map { .int($0) }), "steps": .list(log.steps.map { .int($0) }),
-               "epochs": .list(log.epochs.map { .int($0) })])
-    }
-
-    private static func field<T>(_ d: StateValue, _ key: String, _ what: String, _ get: (StateValue) -> T?,
-                                 _ bad: (String) -> TrainingError) throws(TrainingError) -> T {
-        guard let v = d[key], let x = get(v) else { throw bad("'\(what)' has no valid '\(key)'") }
-        return x
-    }
-
-    static func decodeConfig(_ v: StateValue, _ bad: (String) -> TrainingError) throws(TrainingError) -> GPTConfig {
-        GPTConfig(vocabSize: try field(v, "vocab_size", "config", \.int, bad),
-                  contextLength: try field(v, "context_length", "config", \.int, bad),
-                  embDim: try field(v, "emb_dim", "config", \.int, bad),
-                  nHeads: try field(v, "n_heads", "config", \.int, bad),
-                  nLayers: try field(v, "n_layers", "config", \.int, bad),
-                  dropRate: try field(v, "drop_rate", "config", \.double, bad),
-                  qkvBias: try field(v, "qkv_bias", "config", \.bool, bad))
-    }
-
-    static func decodeSettings(_ v: StateValue, _ bad: (String) -> TrainingError) throws(TrainingError) -> TrainingSettings {
-        // The model config is stored once, under "config"; the caller fills it in.
-        var s = TrainingSettings(config: .tiny)
-        s.learningRate = try field(v, "learning_rate", "train_settings", \.double, bad)
-        s.weightDecay = try field(v, "weight_decay", "train_settings", \.double, bad)
-        s.numEpochs = try field(v, "num_epochs", "train_settings", \.int, bad)
-        s.batchSize = try field(v, "batch_size", "train_settings", \.int, bad)
-        s.seed = try field(v, "seed", "train_settings", \.int, bad)
-        s.evalFreq = try field(v, "eval_freq", "train_settings", \.int, bad)
-        s.evalIter = try field(v, "eval_iter", "train_settings", \.int, bad)
-        s.startContext = try field(v, "start_context", "train_settings", \.string, bad)
-        s.trainRatio = try field(v, "train_ratio", "train_settings", \.double, bad)
-        return s
-    }
-
-    static func decodeLog(_ v: StateValue, _ bad: (String) -> TrainingError) throws(TrainingError) -> TrainingLog {
-        func doubles(_ key: String) throws(TrainingError) -> [Double] {
-            let items = try field(v, key, "train_log", \.elements, bad)
-            var out: [Double] = []
-            // NaN losses (an empty validation loader in the book's code) stay NaN.
-            for item in items { guard let d = item.double else { throw bad("'train_log.\(key)' holds a non-number") }; out.append(d) }
-            return out
+    /// Decodes the Ember key `key` with ``StateValueDecoder``, naming the first bad field in the error.
+    static func decode<T: Decodable>(_ type: T.Type, _ value: StateValue, key: String,
+                                     _ bad: (String) -> TrainingError) throws(TrainingError) -> T {
+        do { return try StateValueDecoder(keys: .snakeCase).decode(type, from: value) } catch let error as DecodingError {
+            func path(_ codingPath: [CodingKey]) -> String {
+                ([key] + codingPath.map { k in k.intValue.map { "[\($0)]" } ?? ".\(StateValueEncoder.KeyStrategy.snakeCase.key(k.stringValue))" })
+                    .joined().replacingOccurrences(of: ".[", with: "[")
+            }
+            switch error {
+            case .keyNotFound(let k, let ctx): throw bad("'\(path(ctx.codingPath))' has no valid '\(StateValueEncoder.KeyStrategy.snakeCase.key(k.stringValue))'")
+            case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx), .dataCorrupted(let ctx):
+                throw bad("'\(path(ctx.codingPath))' is not valid: \(ctx.debugDescription)")
+            @unknown default: throw bad("'\(key)' is not valid: \(error)")
+            }
+        } catch {
+            throw bad("'\(key)' is not valid: \(error)")
         }
-        func ints(_ key: String) throws(TrainingError) -> [Int] {
-            let items = try field(v, key, "train_log", \.elements, bad)
-            var out: [Int] = []
-            for item in items { guard let i = item.int else { throw bad("'train_log.\(key)' holds a non-integer") }; out.append(i) }
-            return out
-        }
-        let log = TrainingLog(trainLosses: try doubles("train_losses"), valLosses: try doubles("val_losses"),
-                              tokensSeen: try ints("tokens_seen"), steps: try ints("steps"), epochs: try ints("epochs"))
-        let n = log.trainLosses.count
-        guard [log.valLosses.count, log.tokensSeen.count, log.steps.count, log.epochs.count].allSatisfy({ $0 == n }) else {
-            throw bad("'train_log' lists have different lengths")
-        }
-        return log
     }
 }
 
 extension TrainingCheckpoint {
-    /// Copies ``modelState`` into `model` (strict: every key, every shape).
+    /// A ``GPTModel`` of `config` holding ``modelState``'s tensors, on the CPU, in training mode:
+    /// built on `meta` (shapes only, nothing drawn from any generator) and materialised with
+    /// `loadStateDict(_:assign: true)`, as PyTorch's `torch.device("meta")` + `load_state_dict(assign=True)`
+    /// does — every parameter and persistent buffer (the causal masks `…att.mask` included) is the
+    /// checkpoint's; the KV caches stay empty until used. Floating-point tensors of another dtype are
+    /// converted to float32, as copying into a float32 model would.
     /// - Throws: ``TrainingError/checkpointMismatch(path:config:report:)`` with PyTorch's
     ///   `load_state_dict` report (missing, unexpected and mismatched keys) when they do not fit.
-    public func restoreModel(_ model: GPTModel, path: String) throws(TrainingError) {
-        do { try model.loadStateDict(modelState) } catch {
-            throw .checkpointMismatch(path: path, config: model.config, report: "\(error)")
+    public func makeModel(config: GPTConfig, path: String) throws(TrainingError) -> GPTModel {
+        let model = GPTModel(config, device: .meta)
+        var weights = modelState.tensorDict ?? [:]
+        for (k, t) in weights where t.isFloatingPoint && t.dtype != .float32 { weights[k] = t.to(.float32) }
+        do { try model.loadStateDict(weights, assign: true) } catch {
+            throw .checkpointMismatch(path: path, config: config, report: "\(error)")
         }
+        if let left = model.stateDict().first(where: { $0.value.device == .meta }) {
+            throw .checkpointMismatch(path: path, config: config, report: "'\(left.key)' was not loaded")
+        }
+        return model
     }
 
     /// A ``GPTModel`` with the weights of the checkpoint at `url`, in eval mode: its `config` when
     /// saved (Ember checkpoints), else `fallbackConfig` (the book's checkpoints and bare state dicts).
+    /// The model is built by ``makeModel(config:path:)``: no random initialisation is drawn.
     /// - Returns: the model and whether its config came from the file.
     /// - Throws: ``TrainingError`` for an unreadable file, a bad config, or tensors that do not fit.
     public static func loadModel(contentsOf url: URL, fallbackConfig: GPTConfig) throws(TrainingError) -> (model: GPTModel, configFromFile: Bool) {
         let checkpoint = try load(contentsOf: url)
         let config = checkpoint.config ?? fallbackConfig
         try config.validateForTraining()
-        let model = GPTModel(config)
-        try checkpoint.restoreModel(model, path: url.path)
+        let model = try checkpoint.makeModel(config: config, path: url.path)
         model.eval()
         return (model, checkpoint.config != nil)
     }

@@ -17,12 +17,21 @@ public func calcLossBatch(_ inputs: Tensor, _ targets: Tensor, model: some Unary
 /// `loader.count`). Iterating the loader makes its usual random draws (see ``DataLoader``).
 /// - Returns: the mean loss as a Double, or NaN for an empty loader (as the book).
 public func calcLossLoader<D: Dataset>(_ loader: DataLoader<D>, model: some UnaryLayer, device: Device = .cpu, numBatches: Int? = nil) -> Double {
+    calcLossLoader(loader, numBatches: numBatches) { calcLossBatch($0, $1, model: model, device: device) }
+}
+
+/// `calc_loss_loader` with another batch loss (chapter 6's classification loss, for one): the
+/// average of `lossBatch(inputs, targets).item()` over the first `numBatches` batches of one pass
+/// over `loader` (all when nil; at most `loader.count`).
+/// - Returns: the mean loss as a Double, or NaN for an empty loader (as the book).
+public func calcLossLoader<D: Dataset>(_ loader: DataLoader<D>, numBatches: Int? = nil,
+                                       lossBatch: (Tensor, Tensor) -> Tensor) -> Double {
     guard loader.count > 0 else { return .nan }
     let n = Swift.min(numBatches ?? loader.count, loader.count)
     var totalLoss = 0.0
     for (i, (inputs, targets)) in loader.enumerated() {
         guard i < n else { break }
-        totalLoss += calcLossBatch(inputs, targets, model: model, device: device).item()
+        totalLoss += lossBatch(inputs, targets).item()
     }
     return totalLoss / Double(n)
 }
@@ -32,10 +41,19 @@ public func calcLossLoader<D: Dataset>(_ loader: DataLoader<D>, model: some Unar
 public func evaluateModel<D1: Dataset, D2: Dataset>(_ model: some Module & UnaryLayer, trainLoader: DataLoader<D1>,
                                                     valLoader: DataLoader<D2>, device: Device = .cpu,
                                                     evalIter: Int) -> (trainLoss: Double, valLoss: Double) {
+    evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader, evalIter: evalIter) {
+        calcLossBatch($0, $1, model: model, device: device)
+    }
+}
+
+/// `evaluate_model` with another batch loss (see ``calcLossLoader(_:numBatches:lossBatch:)``).
+public func evaluateModel<D1: Dataset, D2: Dataset>(_ model: some Module, trainLoader: DataLoader<D1>,
+                                                    valLoader: DataLoader<D2>, evalIter: Int,
+                                                    lossBatch: (Tensor, Tensor) -> Tensor) -> (trainLoss: Double, valLoss: Double) {
     model.eval()
     let losses = noGrad {
-        (calcLossLoader(trainLoader, model: model, device: device, numBatches: evalIter),
-         calcLossLoader(valLoader, model: model, device: device, numBatches: evalIter))
+        (calcLossLoader(trainLoader, numBatches: evalIter, lossBatch: lossBatch),
+         calcLossLoader(valLoader, numBatches: evalIter, lossBatch: lossBatch))
     }
     model.train()
     return losses

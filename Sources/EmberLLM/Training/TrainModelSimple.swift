@@ -2,11 +2,11 @@ import EmberCore
 import EmberNN
 import Foundation
 
-/// The book's `train_model_simple` (chapter 5.2), line for line: per epoch, `model.train()`; per
-/// batch `optimizer.zeroGrad()`, loss, `backward()`, `optimizer.step()`, count the batch's
-/// tokens; every `evalFreq` steps (from step 0) evaluate on `evalIter` batches of each loader and
-/// log `Ep 1 (Step 000000): Train loss 9.783, Val loss 9.927`; after each epoch print a
-/// 50-token greedy sample from `startContext`.
+/// The book's `train_model_simple` (chapter 5.2), line for line: per epoch, ``TrainingLoop``'s
+/// epoch (`model.train()`; per batch `optimizer.zeroGrad()`, loss, `backward()`, `optimizer.step()`,
+/// count the batch's tokens; every `evalFreq` steps, from step 0, evaluate on `evalIter` batches of
+/// each loader and log `Ep 1 (Step 000000): Train loss 9.783, Val loss 9.927`), then a 50-token
+/// greedy sample from `startContext`.
 /// - Parameters:
 ///   - device: the model's device; batches and the sample's prompt are moved there.
 ///   - log: receives each printed line (default `print`).
@@ -18,31 +18,12 @@ public func trainModelSimple<D1: Dataset, D2: Dataset>(
     device: Device = .cpu, numEpochs: Int, evalFreq: Int, evalIter: Int, startContext: String, tokenizer: GPT2Tokenizer,
     log: (String) -> Void = { print($0) }
 ) throws -> TrainingLog {
-    var history = TrainingLog()
-    var tokensSeen = 0, globalStep = -1
+    let loop = TrainingLoop(model: model, optimizer: optimizer, device: device, evalFreq: evalFreq, evalIter: evalIter)
     for epoch in 0..<numEpochs {
-        model.train()
-        for (inputs, targets) in trainLoader {
-            optimizer.zeroGrad()
-            let loss = calcLossBatch(inputs, targets, model: model, device: device)
-            loss.backward()
-            optimizer.step()
-            tokensSeen += inputs.numel
-            globalStep += 1
-            if globalStep % evalFreq == 0 {
-                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader,
-                                                         device: device, evalIter: evalIter)
-                history.trainLosses.append(trainLoss)
-                history.valLosses.append(valLoss)
-                history.tokensSeen.append(tokensSeen)
-                history.steps.append(globalStep)
-                history.epochs.append(epoch + 1)
-                log(String(format: "Ep %d (Step %06d): Train loss %.3f, Val loss %.3f", epoch + 1, globalStep, trainLoss, valLoss))
-            }
-        }
+        loop.trainEpoch(epoch, trainLoader: trainLoader, valLoader: valLoader, log: log)
         try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: startContext, log: log)
     }
-    return history
+    return loop.history
 }
 
 /// The book's `generate_and_print_sample` (chapter 5.2): in eval mode, 50 greedy tokens after

@@ -7,7 +7,8 @@ import Foundation
 /// epochs, resume from a checkpoint, show progress and stop on request (what `ember train` does).
 ///
 /// The epoch is ``trainModelSimple(model:trainLoader:valLoader:optimizer:device:numEpochs:evalFreq:evalIter:startContext:tokenizer:log:)``'s
-/// loop, the same calls in the same order, so the evaluation lines and samples are the book's.
+/// loop (one ``TrainingLoop``, the same calls in the same order), so the evaluation lines and
+/// samples are the book's.
 ///
 /// ```swift
 /// let run = try TrainingRun(text: try TrainingText.theVerdict(), settings: .book, tokenizer: .gpt2())
@@ -33,12 +34,14 @@ public final class TrainingRun {
     public let valLoader: DataLoader<GPTDatasetV1>
     /// Epochs completed.
     public private(set) var epochsCompleted = 0
+    /// The step and evaluate-and-log block (``TrainingLoop``), with the run's counters.
+    public let loop: TrainingLoop<GPTModel>
     /// The last optimizer step (from 0; −1 before the first), the book's `global_step`.
-    public private(set) var globalStep = -1
+    public var globalStep: Int { loop.globalStep }
     /// Input tokens trained on (`tokens_seen`).
-    public private(set) var tokensSeen = 0
+    public var tokensSeen: Int { loop.seen }
     /// Every evaluation so far.
-    public private(set) var history = TrainingLog()
+    public var history: TrainingLog { loop.history }
     /// True once an epoch was stopped part-way: the state is then between checkpoints and is not saved.
     public private(set) var isInterrupted = false
 
@@ -54,33 +57,36 @@ public final class TrainingRun {
     ///   - device: where to train (`.cpu` default); it must be available (``Device/unavailableReason``).
     /// - Throws: ``TrainingError`` for bad settings, an unavailable device, or a text too short for one
     ///   window (or batch).
-    public init(text: String, settings: TrainingSettings, device: Device = .cpu, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+    public convenience init(text: String, settings: TrainingSettings, device: Device = .cpu, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer, weights: nil)
+    }
+
+    /// The fresh run's construction; with `weights` the model is built on `meta` and takes the
+    /// checkpoint's tensors (no initialisation drawn), as a resumed run's model.
+    private init(text: String, settings: TrainingSettings, device: Device, tokenizer: GPT2Tokenizer,
+                 weights: (checkpoint: TrainingCheckpoint, path: String)?) throws(TrainingError) {
         try settings.validate()
         if device == .meta { throw .invalidSetting("cannot train on the meta device: it holds no values") }
         if let reason = device.unavailableReason { throw .invalidSetting("\(device) is not available: \(reason)") }
         self.device = device
         self.settings = settings
         self.tokenizer = tokenizer
-        let (trainText, valText) = trainValidationSplit(text, trainRatio: settings.trainRatio)
-        let ctx = settings.config.contextLength
-        let trainData: GPTDatasetV1, valData: GPTDatasetV1
-        do {
-            // stride = context_length: the book's non-overlapping windows.
-            trainData = try GPTDatasetV1(text: trainText, tokenizer: tokenizer, maxLength: ctx, stride: ctx)
-            valData = try GPTDatasetV1(text: valText, tokenizer: tokenizer, maxLength: ctx, stride: ctx)
-        } catch {
-            throw .invalidSetting("cannot tokenize the text: \(error)")
-        }
-        guard trainData.count > 0 else { throw .notEnoughTokens(part: "training", tokens: trainData.tokenIds.count, needed: ctx + 1) }
-        guard valData.count > 0 else { throw .notEnoughTokens(part: "validation", tokens: valData.tokenIds.count, needed: ctx + 1) }
-        trainLoader = DataLoader(trainData, batchSize: settings.batchSize, shuffle: true, dropLast: true)
-        valLoader = DataLoader(valData, batchSize: settings.batchSize, shuffle: false, dropLast: false)
+        let loaders = try PretrainingLoaders(text: text, tokenizer: tokenizer, contextLength: settings.config.contextLength,
+                                             batchSize: settings.batchSize, trainRatio: settings.trainRatio)
+        trainLoader = loaders.train
+        valLoader = loaders.validation
         guard trainLoader.count > 0 else {
-            throw .invalidSetting("the training split has \(trainData.count) window(s) of \(ctx) tokens, fewer than one batch of \(settings.batchSize); lower --batch-size or use a longer text")
+            throw .invalidSetting("the training split has \(trainLoader.dataset.count) window(s) of \(settings.config.contextLength) tokens, fewer than one batch of \(settings.batchSize); lower --batch-size or use a longer text")
         }
         manualSeed(settings.seed)
-        model = GPTModel(settings.config).to(device)
+        if let weights {
+            model = try weights.checkpoint.makeModel(config: settings.config, path: weights.path).to(device)
+        } else {
+            model = GPTModel(settings.config).to(device)
+        }
         optimizer = AdamW(model.parameters(), lr: settings.learningRate, weightDecay: settings.weightDecay)
+        loop = TrainingLoop(model: model, optimizer: optimizer, device: device, evalFreq: settings.evalFreq,
+                            evalIter: settings.evalIter)
     }
 
     /// Continues the run saved in `checkpoint` (written by ``writeOutputs(to:)`` after an epoch):
@@ -100,8 +106,7 @@ public final class TrainingRun {
             throw .invalidCheckpoint(path: path, reason: "not an Ember training checkpoint (it needs 'optimizer_state_dict', 'epoch', 'global_step', 'tokens_seen', 'rng_state', 'config', 'train_settings' and 'train_log' to resume); `ember generate` can still use its weights")
         }
         if let numEpochs { settings.numEpochs = numEpochs }
-        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer)
-        try checkpoint.restoreModel(model, path: path)
+        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer, weights: (checkpoint, path))
         do { try optimizer.loadStateDict(optimizerState) } catch {
             throw .invalidCheckpoint(path: path, reason: "the optimizer state does not fit the model: \(error)")
         }
@@ -109,9 +114,7 @@ public final class TrainingRun {
             throw .invalidCheckpoint(path: path, reason: "bad 'rng_state': \(error)")
         }
         epochsCompleted = epoch
-        globalStep = step
-        tokensSeen = tokens
-        history = log
+        loop.restore(globalStep: step, seen: tokens, history: log)
     }
 
     /// Whether every epoch of ``settings`` is done.
@@ -142,36 +145,18 @@ public final class TrainingRun {
         let start = sessionStart ?? ContinuousClock.now
         sessionStart = start
         let epoch = epochsCompleted
-        model.train()
-        var step = 0
         // `for (inputs, targets) in train_loader`: iterating draws the base seed and the order.
-        for (inputs, targets) in trainLoader {
-            if shouldStop() { isInterrupted = true; return .interrupted }
-            optimizer.zeroGrad()
-            let loss = calcLossBatch(inputs, targets, model: model, device: device)
-            loss.backward()
-            optimizer.step()
-            tokensSeen += inputs.numel
-            globalStep += 1
-            step += 1
+        let completed = loop.trainEpoch(epoch, trainLoader: trainLoader, valLoader: valLoader, log: log,
+                                        shouldStop: shouldStop) { step in
             sessionSteps += 1
-            sessionTokens += inputs.numel
-            if globalStep % settings.evalFreq == 0 {
-                let (trainLoss, valLoss) = evaluateModel(model, trainLoader: trainLoader, valLoader: valLoader,
-                                                         device: device, evalIter: settings.evalIter)
-                history.trainLosses.append(trainLoss)
-                history.valLosses.append(valLoss)
-                history.tokensSeen.append(tokensSeen)
-                history.steps.append(globalStep)
-                history.epochs.append(epoch + 1)
-                log(String(format: "Ep %d (Step %06d): Train loss %.3f, Val loss %.3f", epoch + 1, globalStep, trainLoss, valLoss))
-            }
+            sessionTokens += step.seen
             let elapsed = start.duration(to: .now)
-            progress(TrainingProgress(epoch: epoch + 1, numEpochs: settings.numEpochs, step: step,
-                                      stepsPerEpoch: trainLoader.count, globalStep: globalStep, loss: loss.item(),
+            progress(TrainingProgress(epoch: epoch + 1, numEpochs: settings.numEpochs, step: step.stepInEpoch,
+                                      stepsPerEpoch: trainLoader.count, globalStep: step.globalStep, loss: step.loss.item(),
                                       sessionTokens: sessionTokens, sessionSteps: sessionSteps,
                                       elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
         }
+        if !completed { isInterrupted = true; return .interrupted }
         try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: settings.startContext, log: log)
         epochsCompleted += 1
         return .completed

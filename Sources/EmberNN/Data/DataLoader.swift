@@ -1,8 +1,14 @@
 import EmberCore
 
-/// `torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last)` with `num_workers=0`:
-/// iterating yields `(inputs, targets)` batches, each the samples stacked along a new first
-/// dimension (`[B, T]` int64 for ``GPTDatasetV1``).
+/// `torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last, collate_fn)` with
+/// `num_workers=0`: iterating yields `(inputs, targets)` batches, each made by `collate` from the
+/// batch's samples — by default ``defaultCollate(_:)``, the (input, target) pairs stacked along a
+/// new first dimension (`[B, T]` int64 for the book's GPT datasets).
+///
+/// ```swift
+/// // Chapter 7's collate: token-id lists of unequal lengths padded into one batch.
+/// let loader = DataLoader(instructionData, batchSize: 8, shuffle: true) { samples in pad(samples) }
+/// ```
 ///
 /// Random draws follow PyTorch exactly (spec/torch-rng.md §9), so seeded runs see the book's
 /// batches: every iteration (`for … in loader`, i.e. every `iter(loader)`) first draws a base seed
@@ -21,16 +27,23 @@ public struct DataLoader<D: Dataset>: Sequence {
     public let dropLast: Bool
     /// The loader's generator (`generator=`); nil uses the global one.
     public let generator: EmberCore.Generator?
+    /// Makes one batch from its samples, in sampler order (`collate_fn`).
+    public let collate: ([D.Sample]) -> (inputs: Tensor, targets: Tensor)
 
+    /// A loader whose batches `collate` makes (PyTorch's `collate_fn=`); it is called once per
+    /// batch with the batch's samples (the last one shorter unless `dropLast`). It draws nothing
+    /// from any generator, so the sampler's draws stay PyTorch's.
     /// - Parameters: `batchSize` must be positive (else a precondition failure).
     public init(_ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
-                generator: EmberCore.Generator? = nil) {
+                generator: EmberCore.Generator? = nil,
+                collate: @escaping ([D.Sample]) -> (inputs: Tensor, targets: Tensor)) {
         precondition(batchSize > 0, "batch_size should be a positive integer value, but got batch_size=\(batchSize)")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
         self.generator = generator
+        self.collate = collate
     }
 
     /// Batches per epoch (`len(loader)`): `count / batchSize`, rounded up unless `dropLast`.
@@ -60,9 +73,7 @@ public struct DataLoader<D: Dataset>: Sequence {
             guard remaining > 0, !(loader.dropLast && remaining < loader.batchSize) else { return nil }
             let batch = order[position ..< position + Swift.min(loader.batchSize, remaining)]
             position += batch.count
-            let samples = batch.map { loader.dataset[$0] }
-            return (Tensor.stack(samples.map { $0.input }, dim: 0),      // (B, T)
-                    Tensor.stack(samples.map { $0.target }, dim: 0))     // (B, T)
+            return loader.collate(batch.map { loader.dataset[$0] })
         }
     }
 
@@ -79,4 +90,23 @@ public struct DataLoader<D: Dataset>: Sequence {
         }
         return perm.map(Int.init)
     }
+}
+
+extension DataLoader where D.Sample == (input: Tensor, target: Tensor) {
+    /// A loader of (input, target) samples batched by ``defaultCollate(_:)`` (PyTorch's default
+    /// `collate_fn`).
+    /// - Parameters: `batchSize` must be positive (else a precondition failure).
+    public init(_ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false,
+                generator: EmberCore.Generator? = nil) {
+        self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, generator: generator,
+                  collate: defaultCollate)
+    }
+}
+
+/// PyTorch's `default_collate` for (input, target) pairs: the inputs stacked along a new first
+/// dimension, and the targets (`[B, …]`; all inputs, and all targets, must share one shape and dtype,
+/// else `stack`'s error).
+public func defaultCollate(_ samples: [(input: Tensor, target: Tensor)]) -> (inputs: Tensor, targets: Tensor) {
+    (Tensor.stack(samples.map { $0.input }, dim: 0),      // (B, …)
+     Tensor.stack(samples.map { $0.target }, dim: 0))     // (B, …)
 }

@@ -1,13 +1,18 @@
 import EmberCore
 
-/// A map-style dataset of (input, target) tensor pairs, as PyTorch's `torch.utils.data.Dataset`
-/// with `__len__` and `__getitem__`. ``DataLoader`` stacks the pairs of a batch along a new first
-/// dimension, so all inputs (and all targets) of a dataset must share one shape and dtype.
+/// A map-style dataset, as PyTorch's `torch.utils.data.Dataset` with `__len__` and `__getitem__`.
+///
+/// A sample is an (input, target) pair of tensors by default (``DataLoader``'s default collate
+/// stacks them along a new first dimension, so they must then share one shape and dtype). A dataset
+/// whose samples are something else — token-id lists of unequal lengths, as the instruction data of
+/// the book's chapter 7 — names its own ``Sample`` and is loaded with a `collate` function.
 public protocol Dataset {
+    /// One sample (`dataset[i]`); an `(input, target)` tensor pair unless the dataset says otherwise.
+    associatedtype Sample = (input: Tensor, target: Tensor)
     /// Number of samples (`len(dataset)`).
     var count: Int { get }
     /// Sample `index` in `0..<count` (`dataset[index]`).
-    subscript(index: Int) -> (input: Tensor, target: Tensor) { get }
+    subscript(index: Int) -> Sample { get }
 }
 
 /// `torch.utils.data.Subset(dataset, indices)`: the samples of `dataset` at `indices`, in that
@@ -27,5 +32,5 @@ public struct Subset<Base: Dataset>: Dataset {
     /// `len(indices)`.
     public var count: Int { indices.count }
     /// `dataset[indices[index]]`.
-    public subscript(index: Int) -> (input: Tensor, target: Tensor) { dataset[indices[index]] }
+    public subscript(index: Int) -> Base.Sample { dataset[indices[index]] }
 }
