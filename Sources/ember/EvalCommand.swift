@@ -17,8 +17,8 @@ struct EvalCommand: ParsableCommand {
         ("Training loss: …", "Validation loss: …") with its perplexity, exp(loss).
         """)
 
-    @Option(help: "A checkpoint from `ember train`, the book's model_and_optimizer.pth, or a model state dict.")
-    var checkpoint: String
+    @OptionGroup(title: "Model source")
+    var source: ModelSourceOptions
     @Option(help: "UTF-8 text to evaluate on (default: the book's bundled the-verdict.txt).")
     var data: String?
     @Option(help: "Fraction of the characters in the training split (default 0.9).")
@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand {
         let tokenizer = try GPT2Tokenizer.gpt2()
         let text = try data.map { try TrainingText.load(contentsOf: URL(fileURLWithPath: $0)) } ?? TrainingText.theVerdict()
         // --context-length is the window length here (and, for a checkpoint without a config, the model's).
-        let gpt = try ModelLoading.load(checkpoint: checkpoint, options: model, alsoUsed: ["--context-length"])
+        let gpt = try ModelLoading.load(source, options: model, alsoUsed: ["--context-length"])
         gpt.to(device)
         let result = try evaluateLosses(model: gpt, text: text, tokenizer: tokenizer,
                                         contextLength: model.contextLength ?? min(256, gpt.config.contextLength),

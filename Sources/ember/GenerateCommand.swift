@@ -7,16 +7,18 @@ import Foundation
 /// output token by token and stopped at `<|endoftext|>`, with Hugging Face's top-p and repetition
 /// penalty on request.
 ///
-/// Takes an `ember train` checkpoint (its config is used), the book's `model_and_optimizer.pth`, or
-/// a bare `torch.save(model.state_dict())` file (for those two the model is `--preset`/dimension
-/// options, default the book's chapter-5 GPT-2 small with context 256).
+/// Takes `--checkpoint`: an `ember train` checkpoint (its config is used), the book's
+/// `model_and_optimizer.pth`, or a bare `torch.save(model.state_dict())` file (for those two the model
+/// is `--preset`/dimension options, default the book's chapter-5 GPT-2 small with context 256); or
+/// `--model`: pretrained weights (a Hub id such as `openai-community/gpt2`, downloaded on first use, a
+/// GPT-2 size name, a Hugging Face model directory or a weights file; see ``ModelLoading``).
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate text from a checkpoint as the book's chapter 5 does.")
+        abstract: "Generate text from a checkpoint or pretrained weights as the book's chapter 5 does.")
 
-    @Option(help: "A checkpoint from `ember train`, the book's model_and_optimizer.pth, or a model state dict.")
-    var checkpoint: String
+    @OptionGroup(title: "Model source")
+    var source: ModelSourceOptions
     @Option(help: "The text to continue.")
     var prompt = "Every effort moves you"
     @Option(help: "Tokens to generate.")
@@ -59,7 +61,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let device = try DeviceOption.resolve(device)
         let tokenizer = try GPT2Tokenizer.gpt2()
-        let gpt = try ModelLoading.load(checkpoint: checkpoint, options: model)
+        let gpt = try ModelLoading.load(source, options: model)
         let weightType = InferenceDType.named(dtype)!
         if weightType != .float32 || compareDtype {
             // The comparison runs the prompt (cropped to the context) through both precisions.
