@@ -33,7 +33,7 @@ let package = Package(
             ]),
         .target(
             name: "EmberNN",
-            dependencies: ["EmberCore", "CEmberKernels", .product(name: "OrderedCollections", package: "swift-collections")]),
+            dependencies: ["EmberCore", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(
             name: "EmberIO",
             dependencies: [

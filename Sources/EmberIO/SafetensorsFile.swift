@@ -94,6 +94,7 @@ public struct SafetensorsFile: @unchecked Sendable {
         }
         // Tiling: sorted by (begin, end), each begins where the previous ended; the last ends at the buffer end.
         var cursor = 0
+        var last: String?
         for (key, _, _, range) in entries.sorted(by: { ($0.3.lowerBound, $0.3.upperBound) < ($1.3.lowerBound, $1.3.upperBound) }) {
             guard range.lowerBound == cursor else {
                 throw EmberIOError(.invalidOffsets, range.lowerBound < cursor
@@ -101,11 +102,13 @@ public struct SafetensorsFile: @unchecked Sendable {
                     : "unused bytes \(cursor)..<\(range.lowerBound) before '\(key)': data_offsets must tile the buffer")
             }
             cursor = range.upperBound
+            last = key
         }
         guard cursor == dataLength else {
+            let name = last.map { " of '\($0)'" } ?? ""
             throw EmberIOError(.invalidOffsets, cursor > dataLength
-                ? "data_offsets end at \(cursor), past the \(dataLength)-byte data buffer (file truncated?)"
-                : "\(dataLength - cursor) trailing bytes after the last tensor: the buffer is not fully covered")
+                ? "data_offsets\(name) end at \(cursor), past the \(dataLength)-byte data buffer (file truncated?)"
+                : "\(dataLength - cursor) trailing bytes after the last tensor\(last.map { " '\($0)'" } ?? ""): the buffer is not fully covered")
         }
         var tensors = OrderedDictionary<String, SafetensorsTensor>()
         for (key, type, shape, range) in entries {

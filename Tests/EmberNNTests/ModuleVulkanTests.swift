@@ -81,6 +81,23 @@ final class ModuleVulkanTests: XCTestCase {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
+    /// Issue #12 item 2: `Linear`/`Embedding` built with `device: .vulkan(0)` draw their initial
+    /// weights from the CPU generator and copy them, so they equal the CPU layers' for the same seed
+    /// (they were all zeros); an Embedding forward on vulkan:0 selects the same rows.
+    func testVulkanLinearAndEmbeddingWeightsEqualTheCPUDrawForTheSameSeed() throws {
+        manualSeed(123)
+        let cpuLinear = Linear(5, 3), cpuEmbedding = Embedding(7, 4)
+        manualSeed(123)
+        let vkLinear = Linear(5, 3, device: vk), vkEmbedding = Embedding(7, 4, device: vk)
+        XCTAssertEqual(vkLinear.weight.device, vk)
+        XCTAssertEqual(vkLinear.weight.to(.cpu).toFloats(), cpuLinear.weight.toFloats(), "Linear weight")
+        XCTAssertEqual(vkLinear.bias!.to(.cpu).toFloats(), cpuLinear.bias!.toFloats(), "Linear bias")
+        XCTAssertEqual(vkEmbedding.weight.to(.cpu).toFloats(), cpuEmbedding.weight.toFloats(), "Embedding weight")
+        XCTAssertTrue(cpuLinear.weight.toFloats().contains { $0 != 0 })
+        let ids = Tensor(array: [Int64(6), 0, 3], shape: [3])
+        XCTAssertEqual(vkEmbedding(ids.to(vk)).to(.cpu).toFloats(), cpuEmbedding(ids).toFloats(), "Embedding rows")
+    }
+
     func testToMovesParametersGradientsAndEveryBufferAndNamesThePlainProperty() throws {
         let m = DeviceStateProbe()
         let x = Tensor([[1.0, -2.0, 0.5]])

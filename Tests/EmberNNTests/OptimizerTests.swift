@@ -419,6 +419,27 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// Issue #12 item 8: the 2-norm follows PyTorch's order and precision (each gradient's float32
+    /// `vector_norm`, stacked, the norm of that; torch/nn/utils/clip_grad.py), so the total norm and
+    /// the clipped gradients equal PyTorch's bit for bit (not to within a Double accumulation's
+    /// rounding).
+    func testClipGradTwoNormEqualsPyTorchBitForBit() throws {
+        let cases = try XCTUnwrap(try optimFixture("clip_grad.json")["cases"] as? [[String: Any]])
+        let twoNorm = cases.filter { ($0["norm_type"] as? NSNumber)?.doubleValue == 2 }
+        XCTAssertEqual(twoNorm.count, 2)
+        for c in twoNorm {
+            let params = (c["grads"] as! [Any]).map { g -> Tensor in
+                let t = Tensor.zeros([optimDoubles(g).count]); t.requiresGrad = true; t.grad = optimTensor(g); return t
+            }
+            let maxNorm = (c["max_norm"] as! NSNumber).doubleValue
+            let total = clipGradNorm(params, maxNorm: maxNorm)
+            XCTAssertEqual(total.toFloats(), [Float((c["total_norm"] as! NSNumber).doubleValue)], "total norm, max_norm \(maxNorm)")
+            for (i, (p, e)) in zip(params, c["clipped"] as! [Any]).enumerated() {
+                XCTAssertEqual(p.grad!.toFloats(), optimDoubles(e).map { Float($0) }, "clipped grad \(i), max_norm \(maxNorm)")
+            }
+        }
+    }
+
     /// No gradients: total norm `tensor(0.)`, nothing changes (PyTorch's early return).
     func testClipGradNormWithoutGradients() {
         XCTAssertEqual(clipGradNorm([Tensor.zeros([2])], maxNorm: 1).item(), 0)

@@ -65,6 +65,9 @@ protocol Backend: AnyObject, Sendable {
     /// wrapped values (read once by the op for PyTorch's bounds errors).
     func indexSelect(_ x: Tensor, dim: Int, index: Tensor, values: [Int], into out: Tensor)
 
+    /// `out` (0-d) = `linalg.vector_norm(x, ord)` of all elements of `x` (already in `out.dtype`).
+    func vectorNorm(_ x: Tensor, ord: Double, into out: Tensor)
+
     // MARK: Fast paths (optional: `false`/`nil` means "use the composed op")
 
     /// `y += alpha * x` in place for equal shapes (or `x` broadcast when `alpha == 1`).
@@ -77,15 +80,27 @@ protocol Backend: AnyObject, Sendable {
     func indexAddRows(_ t: Tensor, index: Tensor, values: [Int], source: Tensor) -> Bool
     /// The gradient of GELU's tanh form, `g · gelu'(x)`, in one pass.
     func geluTanhBackward(_ x: Tensor, _ g: Tensor) -> Tensor?
-    /// One AdamW step in place on `p`, `m`, `v` (see ``Tensor/fusedAdamW_(grad:expAvg:expAvgSq:lr:beta1:beta2:eps:weightDecay:step:)``).
-    func adamW(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ h: AdamWStep) -> Bool
-}
-
-/// The scalars of one AdamW step (PyTorch's `torch.optim.AdamW`, amsgrad off).
-struct AdamWStep {
-    var lr, beta1, beta2, eps, weightDecay: Double
-    /// `1 − β₁ᵗ` and `1 − β₂ᵗ` for step `t`.
-    var biasCorrection1, biasCorrection2: Double
+    /// One Adam/AdamW step in place on `p`, `m`, `v` (and `vMax` with amsgrad), operands of one
+    /// shape and dtype (see ``Tensor/fusedAdam_(grad:expAvg:expAvgSq:maxExpAvgSq:lr:beta1:beta2:eps:weightDecay:decoupledWeightDecay:maximize:step:)``).
+    func adam(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, vMax: Tensor?, _ h: AdamStep) -> Bool
+    /// One SGD step in place on `p` (and the momentum `buffer`), see ``Tensor/fusedSGD_(grad:momentumBuffer:freshBuffer:lr:momentum:dampening:weightDecay:nesterov:maximize:)``.
+    func sgd(_ p: Tensor, grad: Tensor, buffer: Tensor?, _ h: SGDStep) -> Bool
+    /// Softmax's (or log-softmax's) gradient along the last dim into float32 `out`: `y·(g − Σ g·y)`
+    /// (`g − exp(y)·Σ g`), from the saved output `y` and the incoming gradient `g`, both float32.
+    func softmaxBackward(_ y: Tensor, _ g: Tensor, log: Bool, into out: Tensor) -> Bool
+    /// `out[r] = x[r, index[r]]` for `x` `[..., len]` and int64 `index` `[..., 1]` (gather on the last dim).
+    func gatherLast(_ x: Tensor, index: Tensor, into out: Tensor) -> Bool
+    /// `t[r, index[r]] += source[r]` in place (scatter-add on the last dim, the gather's backward).
+    func scatterAddLast(_ t: Tensor, index: Tensor, source: Tensor) -> Bool
+    /// Layer norm over the last `len` elements of each row of float32 `x`: `y`, and each row's mean
+    /// and reciprocal standard deviation (saved for the backward), or nil for the composed ops.
+    func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, len: Int, eps: Double) -> (y: Tensor, mean: Tensor, rstd: Tensor)?
+    /// The input gradient of ``layerNorm(_:weight:bias:len:eps:)``.
+    func layerNormBackward(_ x: Tensor, _ g: Tensor, weight: Tensor?, mean: Tensor, rstd: Tensor, len: Int) -> Tensor?
+    /// The weight and bias gradients of ``layerNorm(_:weight:bias:len:eps:)``: `Σ_rows g·x̂`, `Σ_rows g`.
+    func layerNormParamGrad(_ x: Tensor, _ g: Tensor, mean: Tensor, rstd: Tensor, len: Int) -> (weight: Tensor, bias: Tensor)?
+    /// Class-index NLL of `rows` `[n, classes]` in one pass (see ``Tensor/classNLLLoss(targets:ignoreIndex:reduction:logSoftmax:lossShape:dtype:nodeName:)``).
+    func classNLL(_ rows: Tensor, _ request: ClassNLLRequest) -> ClassNLLResult?
 }
 
 // MARK: - Defaults
@@ -96,7 +111,15 @@ extension Backend {
     func maskedFillInPlace(_ t: Tensor, mask: Tensor, value: Double) -> Bool { false }
     func indexAddRows(_ t: Tensor, index: Tensor, values: [Int], source: Tensor) -> Bool { false }
     func geluTanhBackward(_ x: Tensor, _ g: Tensor) -> Tensor? { nil }
-    func adamW(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ h: AdamWStep) -> Bool { false }
+    func adam(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, vMax: Tensor?, _ h: AdamStep) -> Bool { false }
+    func sgd(_ p: Tensor, grad: Tensor, buffer: Tensor?, _ h: SGDStep) -> Bool { false }
+    func classNLL(_ rows: Tensor, _ request: ClassNLLRequest) -> ClassNLLResult? { nil }
+    func softmaxBackward(_ y: Tensor, _ g: Tensor, log: Bool, into out: Tensor) -> Bool { false }
+    func gatherLast(_ x: Tensor, index: Tensor, into out: Tensor) -> Bool { false }
+    func scatterAddLast(_ t: Tensor, index: Tensor, source: Tensor) -> Bool { false }
+    func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, len: Int, eps: Double) -> (y: Tensor, mean: Tensor, rstd: Tensor)? { nil }
+    func layerNormBackward(_ x: Tensor, _ g: Tensor, weight: Tensor?, mean: Tensor, rstd: Tensor, len: Int) -> Tensor? { nil }
+    func layerNormParamGrad(_ x: Tensor, _ g: Tensor, mean: Tensor, rstd: Tensor, len: Int) -> (weight: Tensor, bias: Tensor)? { nil }
 
     func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
         onHost([x], out) { h, o in CPUBackend.shared.unary(op, h[0], into: o) }
@@ -131,6 +154,10 @@ extension Backend {
     }
     func indexSelect(_ x: Tensor, dim: Int, index: Tensor, values: [Int], into out: Tensor) {
         onHost([x, index], out) { h, o in CPUBackend.shared.indexSelect(h[0], dim: dim, index: h[1], values: values, into: o) }
+    }
+
+    func vectorNorm(_ x: Tensor, ord: Double, into out: Tensor) {
+        onHost([x], out) { h, o in CPUBackend.shared.vectorNorm(h[0], ord: ord, into: o) }
     }
 
     /// Runs `body` on host copies of `inputs` and a host output, then copies that output to `out`.

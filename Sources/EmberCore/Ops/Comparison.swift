@@ -108,6 +108,7 @@ extension Tensor {
             _ = raiseError("expected self and mask to be on the same device, but got mask on \(mask.device) and self on \(device)")
             return self
         }
+        guard checkWritable() else { return self }
         if mask.dtype == .bool, !isMeta, case .success(let s) = broadcastShapes(shape, mask.shape), s == shape {
             // Attention's causal mask: the backend writes straight into self when it can.
             let tracking = Tensor.needsGrad([self])

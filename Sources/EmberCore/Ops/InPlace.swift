@@ -2,6 +2,19 @@
 /// version counter, so autograd detects a tensor saved for backward and modified afterwards.
 
 extension Tensor {
+    /// Whether two elements of self share one memory location (a dimension of size > 1 with
+    /// stride 0, as after `expand`): PyTorch's `has_internal_overlap` answering YES.
+    var hasInternalOverlap: Bool { zip(shape, strides).contains { $0.0 > 1 && $0.1 == 0 } }
+
+    /// Raises PyTorch's error for an in-place write into a tensor whose elements overlap in memory
+    /// (`assert_no_internal_overlap`) and returns false; true when self can be written.
+    /// Source: aten/src/ATen/MemoryOverlap.cpp.
+    func checkWritable() -> Bool {
+        guard hasInternalOverlap else { return true }
+        _ = raiseError("unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.")
+        return false
+    }
+
     /// Writes `result` (same shape) into self and records the in-place op in the graph.
     /// `backward` maps the output gradient to [grad for self's previous value, grads for `others`...].
     @discardableResult
@@ -16,6 +29,7 @@ extension Tensor {
             _ = raiseError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
             return self
         }
+        guard checkWritable() else { return self }
         writeValues(result)
         if tracking, let backward { recordInPlace(name, others: others, backward) }
         return self
@@ -52,6 +66,7 @@ extension Tensor {
 
     /// Copies values of `src` (broadcast to self's shape, converted to self's dtype) into self.
     func writeValues(_ src: Tensor) {
+        guard checkWritable() else { return }
         guard !isMeta else { storage.bumpVersion(); return }
         if src.isMeta { _ = raiseError("Cannot copy out of meta tensor; no data!"); return }
         // Copy through a temporary when src overlaps self's storage with a different layout.
@@ -103,6 +118,7 @@ extension Tensor {
     /// `add_(other, alpha:)`: `self += alpha * other`.
     @discardableResult
     public func add_(_ other: Tensor, alpha: Double = 1) -> Tensor {
+        guard checkWritable() else { return self }
         // Gradient accumulation, optimizers and bias adds: the backend's in-place kernel, if any.
         if !Tensor.needsGrad([self, other]), other.device == device, !isMeta,
            backend(device)?.addInPlace(self, other, alpha: alpha) == true {
@@ -115,6 +131,7 @@ extension Tensor {
     }
     @discardableResult
     public func add_(_ value: Double) -> Tensor {
+        guard checkWritable() else { return self }
         let r = noGrad { self + value }
         return assignInPlace(r, "AddBackward0", others: []) { g in [g] }
     }
@@ -129,6 +146,7 @@ extension Tensor {
     }
     @discardableResult
     public func mul_(_ value: Double) -> Tensor {
+        guard checkWritable() else { return self }
         if !Tensor.needsGrad([self]), !isMeta, backend(device)?.scaleInPlace(self, by: value) == true {
             storage.bumpVersion()
             return self

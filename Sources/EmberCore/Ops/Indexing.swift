@@ -95,7 +95,24 @@ extension Tensor {
         if isMeta { return out }
         let size = ndim == 0 ? 1 : shape[d]
         guard let idx = indexValues(index, size: size, dim: d, op: "gather") else { return out }
-        // Element by element on the host (any device): the book's models gather only small tensors.
+        if d == ndim - 1, index.shape.last == 1, Array(index.shape.dropLast()) == Array(shape.dropLast()),
+           backend(device)?.gatherLast(self, index: Tensor(array: idx.map(Int64.init), shape: index.shape, device: device), into: out) == true {
+            // One pick per row on the last dim (a device's gather kernel).
+        } else {
+            gatherOnHost(d, index, idx, into: out)
+        }
+        if Tensor.needsGrad([self]) {
+            let inShape = shape
+            out.recordGrad("GatherBackward0", [self]) { g in
+                [Tensor.zeros(inShape, dtype: g.dtype, device: g.device).scatterAdd(d, index, g)]
+            }
+        }
+        return out
+    }
+
+    /// `out = self.gather(d, index)` element by element on the host (any device): the book's models
+    /// gather only small tensors.
+    func gatherOnHost(_ d: Int, _ index: Tensor, _ idx: [Int], into out: Tensor) {
         let x = hostCopy()
         let result = Tensor(shape: index.shape, dtype: dtype, device: .cpu, zeroed: false)
         let ish = index.shape
@@ -110,13 +127,6 @@ extension Tensor {
             while k >= 0 { pos[k] += 1; if pos[k] < ish[k] { break }; pos[k] = 0; k -= 1 }
         }
         copyElements(from: result, to: out)
-        if Tensor.needsGrad([self]) {
-            let inShape = shape
-            out.recordGrad("GatherBackward0", [self]) { g in
-                [Tensor.zeros(inShape, dtype: g.dtype, device: g.device).scatterAdd(d, index, g)]
-            }
-        }
-        return out
     }
 
     /// `scatter(dim, index, src)`: a copy of self with `src` values written at `index` positions.
@@ -133,7 +143,26 @@ extension Tensor {
         let out = noGrad { self.clone() }
         if isMeta { return out }
         guard let idx = indexValues(index, size: ndim == 0 ? 1 : shape[d], dim: d, op: "scatter") else { return out }
-        // Element by element on the host (any device), written back to `out` at the end.
+        if accumulate, d == ndim - 1, index.shape.last == 1, index.shape == src.shape,
+           Array(index.shape.dropLast()) == Array(shape.dropLast()),
+           backend(device)?.scatterAddLast(out, index: Tensor(array: idx.map(Int64.init), shape: index.shape, device: device),
+                                           source: src.rawCast(dtype)) == true {
+            // One addition per row on the last dim (a device's scatter-add kernel).
+            out.storage.bumpVersion()
+        } else {
+            scatterOnHost(d, index, idx, src, accumulate: accumulate, into: out)
+        }
+        if Tensor.needsGrad([self, src]) {
+            out.recordGrad(accumulate ? "ScatterAddBackward0" : "ScatterBackward0", [self, src]) { g in
+                [accumulate ? g : g.scatter(d, index, Tensor.zerosLike(src).to(g.dtype)), g.gather(d, index)]
+            }
+        }
+        return out
+    }
+
+    /// Writes (or adds) `src` into `out` at `idx` along `d`, element by element on the host (any
+    /// device), written back to `out` at the end.
+    func scatterOnHost(_ d: Int, _ index: Tensor, _ idx: [Int], _ src: Tensor, accumulate: Bool, into out: Tensor) {
         let sp = src.rawCast(dtype).hostCopy()
         let result = out.hostCopy()
         // Walk index positions in row-major order; src is read at the same position.
@@ -151,12 +180,6 @@ extension Tensor {
             while k >= 0 { pos[k] += 1; if pos[k] < ish[k] { break }; pos[k] = 0; k -= 1 }
         }
         if result !== out { copyElements(from: result, to: out) }
-        if Tensor.needsGrad([self, src]) {
-            out.recordGrad(accumulate ? "ScatterAddBackward0" : "ScatterBackward0", [self, src]) { g in
-                [accumulate ? g : g.scatter(d, index, Tensor.zerosLike(src).to(g.dtype)), g.gather(d, index)]
-            }
-        }
-        return out
     }
 
     /// `nonzero()`: [count, ndim] int64 coordinates of non-zero elements, row-major.

@@ -22,6 +22,16 @@ extension Tensor {
         }
     }
 
+    /// Softmax's gradient from the device's one-pass kernel when `dim` is the last and the backend
+    /// has one (Vulkan), else nil: the caller composes it from tensor ops.
+    static func fusedSoftmaxBackward(_ y: Tensor, _ g: Tensor, dim: Int, log: Bool) -> Tensor? {
+        guard y.dtype == .float32, g.dtype == .float32, g.shape == y.shape, y.ndim >= 1,
+              dim == y.ndim - 1 || dim == -1, !y.isMeta else { return nil }
+        let out = Tensor(shape: y.shape, dtype: .float32, device: y.device, zeroed: false)
+        guard backend(y.device)?.softmaxBackward(y.rawContiguous(), g.rawContiguous(), log: log, into: out) == true else { return nil }
+        return out
+    }
+
     func rawTranspose(_ a: Int, _ b: Int) -> Tensor {
         var sh = shape, st = strides
         sh.swapAt(a, b); st.swapAt(a, b)
@@ -38,6 +48,7 @@ extension Tensor {
             let d = dim
             let y = out.detach()   // PyTorch saves the result: version-checked, no cycle
             out.recordGrad("SoftmaxBackward0", [self], savingOutput: true) { g in
+                if let fused = Tensor.fusedSoftmaxBackward(y, g, dim: d, log: false) { return [fused] }
                 return [y * (g - (g * y).sum(d, keepdim: true))]
             }
         }
@@ -54,6 +65,7 @@ extension Tensor {
             let d = dim
             let y = out.detach()   // PyTorch saves the result: version-checked, no cycle
             out.recordGrad("LogSoftmaxBackward0", [self], savingOutput: true) { g in
+                if let fused = Tensor.fusedSoftmaxBackward(y, g, dim: d, log: true) { return [fused] }
                 return [g - y.exp() * g.sum(d, keepdim: true)]
             }
         }

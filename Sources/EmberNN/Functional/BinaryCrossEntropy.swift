@@ -82,7 +82,7 @@ func reduceLosses(_ losses: [Double], shape: [Int], reduction: Reduction, like: 
     case .sum: out = scalarTensor(losses.reduce(0, +), dtype: like.dtype, device: .cpu)
     case .mean: out = scalarTensor(losses.reduce(0, +) / Double(losses.count), dtype: like.dtype, device: .cpu)
     }
-    return like.device == .cpu ? out : out.to(like.device)
+    return out.to(like.device)
 }
 
 /// The incoming gradient of a reduced loss as a factor per element: g/n (mean), g (sum), g (none).

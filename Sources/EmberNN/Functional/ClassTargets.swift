@@ -61,29 +61,15 @@ struct ClassTargets {
         }
     }
 
-    /// `input` as a contiguous `[rows, classes]` matrix (class dimension moved last), not recorded.
+    /// `input` as a contiguous `[rows, classes]` matrix (class dimension moved last); autograd
+    /// carries the rows' gradient back to `input`'s layout.
     static func rowMatrix(_ input: Tensor) -> Tensor {
-        noGrad {
-            switch input.ndim {
-            case 1: return input.reshape([1, input.shape[0]]).contiguous()
-            case 2: return input.contiguous()
-            default:
-                let perm = [0] + Array(2..<input.ndim) + [1]
-                return input.permute(perm).contiguous().reshape([-1, input.shape[1]])
-            }
-        }
-    }
-
-    /// A `[rows, classes]` gradient put back into `input`'s layout `[N, C, d1, …]`.
-    static func fromRowMatrix(_ g: Tensor, like input: Tensor) -> Tensor {
         switch input.ndim {
-        case 1: return g.reshape([input.shape[0]])
-        case 2: return g
+        case 1: return input.reshape([1, input.shape[0]]).contiguous()
+        case 2: return input.contiguous()
         default:
-            let moved = [input.shape[0]] + Array(input.shape[2...]) + [input.shape[1]]
-            var perm = [0, input.ndim - 1]
-            perm += Array(1..<(input.ndim - 1))
-            return g.reshape(moved).permute(perm).contiguous()
+            let perm = [0] + Array(2..<input.ndim) + [1]
+            return input.permute(perm).contiguous().reshape([-1, input.shape[1]])
         }
     }
 }

@@ -18,12 +18,12 @@ public final class Linear: Module, UnaryLayer {
         self.outFeatures = outFeatures
         let w = Tensor.empty([outFeatures, inFeatures], dtype: dtype, device: device)
         let b: Tensor? = bias ? Tensor.empty([outFeatures], dtype: dtype, device: device) : nil
-        if device == .cpu {
-            Init.kaimingUniform_(w, a: 5.0.squareRoot())
-            if let b, inFeatures > 0 {
-                let bound = 1 / Double(inFeatures).squareRoot()
-                Init.uniform_(b, -bound, bound)
-            }
+        // Drawn from the CPU generator on every device and copied there (nothing is drawn on meta),
+        // so a seed gives the same weights on the CPU and on vulkan:0.
+        Init.kaimingUniform_(w, a: 5.0.squareRoot())
+        if let b, inFeatures > 0 {
+            let bound = 1 / Double(inFeatures).squareRoot()
+            Init.uniform_(b, -bound, bound)
         }
         self.weight = w
         self.bias = b

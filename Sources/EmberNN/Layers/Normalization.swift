@@ -29,19 +29,8 @@ public final class LayerNorm: Module, UnaryLayer {
 }
 
 /// `F.layer_norm(x, normalizedShape, weight, bias, eps)`: `(x − mean) / √(var + eps)` over the last
-/// `normalizedShape.count` dims (biased variance), then the affine transform.
+/// `normalizedShape.count` dims (biased variance), then the affine transform; the device's backend
+/// runs it (``EmberCore/Tensor/nativeLayerNorm(normalizedShape:weight:bias:eps:)``).
 public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) -> Tensor {
-    guard x.shape.suffix(normalizedShape.count).elementsEqual(normalizedShape) else {
-        return EmberError(.runtime, "Given normalized_shape=\(formatShape(normalizedShape)), expected input with shape [*, \(normalizedShape.map(String.init).joined(separator: ", "))], but got input of size\(formatShape(x.shape))").raise(shape: x.shape)
-    }
-    let dims = Array((x.ndim - normalizedShape.count)..<x.ndim)
-    let mean = x.mean(dims: dims, keepdim: true)
-    let centered = x - mean
-    let variance = (centered * centered).mean(dims: dims, keepdim: true)
-    var y = centered * (variance + eps).rsqrt()
-    if let weight { y = y * weight }
-    if let bias { y = y + bias }
-    return y
+    x.nativeLayerNorm(normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
 }
-
-func formatShape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }

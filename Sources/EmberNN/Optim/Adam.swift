@@ -1,4 +1,3 @@
-import CEmberKernels
 import EmberCore
 import Foundation
 import OrderedCollections
@@ -15,9 +14,9 @@ import OrderedCollections
 /// p += -(lr / (1 - β1^step)) · m / denom
 /// ```
 /// The scalars are computed in Double as Python does and rounded to float32 where ATen does; the
-/// elementwise steps use the same fused multiply-adds as ATen's CPU kernels (lerp, addcmul and
-/// add-with-alpha are FMAs there), so contiguous float32 parameters get PyTorch's bits
-/// (`Tests/EmberNNTests/Fixtures/optim`). Other dtypes and layouts use tensor ops in the same order.
+/// elementwise steps run in the device's fused kernel (``EmberCore/Tensor/fusedAdam_(grad:expAvg:expAvgSq:maxExpAvgSq:lr:beta1:beta2:eps:weightDecay:decoupledWeightDecay:maximize:step:)``:
+/// on the CPU with ATen's fused multiply-adds, so contiguous float32 parameters get PyTorch's bits,
+/// `Tests/EmberNNTests/Fixtures/optim`); other dtypes and layouts use tensor ops in the same order.
 /// State per parameter: `step`, `exp_avg`, `exp_avg_sq` (+ `max_exp_avg_sq` with amsgrad).
 /// Parameters whose `.grad` is nil are skipped.
 /// Source: torch/optim/adam.py `_single_tensor_adam` (PyTorch 2.13).
@@ -104,24 +103,16 @@ open class Adam: Optimizer, @unchecked Sendable {
         }
         stepT.add_(1.0)
         let step = stepT.item()
+        // The device's fused kernel (the CPU's float32 loop, Vulkan's AdamW shader) when it has one.
+        if p.fusedAdam_(grad: grad, expAvg: m, expAvgSq: v, maxExpAvgSq: vMax, lr: h.lr, beta1: h.beta1, beta2: h.beta2,
+                        eps: h.eps, weightDecay: h.weightDecay, decoupledWeightDecay: h.decoupled,
+                        maximize: h.maximize, step: step) {
+            return
+        }
         let bc1 = 1 - Foundation.pow(h.beta1, step)
         let bc2 = 1 - Foundation.pow(h.beta2, step)
         let stepSize = h.lr / bc1
         let bc2Sqrt = Foundation.pow(bc2, 0.5)
-
-        let dense = [p, grad, m, v] + (vMax.map { [$0] } ?? [])
-        if dense.allSatisfy({ $0.isDenseFloat32 && $0.numel == p.numel }) {
-            fusedAdamFloat32(p: p.floatPointer, g: grad.floatPointer, m: m.floatPointer, v: v.floatPointer,
-                             vMax: vMax?.floatPointer, n: p.numel, h: h, stepSize: stepSize, bc2Sqrt: bc2Sqrt)
-            p.markWrittenInPlace()
-            return
-        }
-        // An accelerator's fused AdamW kernel, when its backend has one.
-        if h.decoupled && !h.amsgrad && !h.maximize && p.device != .cpu,
-           p.fusedAdamW_(grad: grad, expAvg: m, expAvgSq: v, lr: h.lr, beta1: h.beta1, beta2: h.beta2,
-                         eps: h.eps, weightDecay: h.weightDecay, step: step) {
-            return
-        }
         // Tensor ops in PyTorch's order (other dtypes, strided parameters, other devices).
         var g = h.maximize ? -grad : grad
         if h.weightDecay != 0 {
@@ -160,64 +151,3 @@ public final class AdamW: Adam, @unchecked Sendable {
                   amsgrad: amsgrad, maximize: maximize)
     }
 }
-
-/// One Adam/AdamW update over contiguous float32 memory, elementwise as ATen's CPU kernels compute
-/// it (see ``Adam``), split across threads.
-func fusedAdamFloat32(p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
-                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-                      vMax: UnsafeMutablePointer<Float>?, n: Int, h: Adam.Hyper,
-                      stepSize: Double, bc2Sqrt: Double) {
-    let decay = Float(1 - h.lr * h.weightDecay)
-    let wd = Float(h.weightDecay)
-    let applyDecay = h.weightDecay != 0
-    let decoupled = h.decoupled
-    let maximize = h.maximize
-    let w = Float(1 - h.beta1)
-    // ATen's lerp: start + w·(end − start) for |w| < 0.5, else end − (end − start)·(1 − w), as an FMA.
-    let smallWeight = Swift.abs(w) < 0.5
-    let b2 = Float(h.beta2), c2 = Float(1 - h.beta2)
-    let bc2 = Float(bc2Sqrt), eps = Float(h.eps), negStep = Float(-stepSize)
-    let P = SendablePointers((p, g, m, v, vMax))
-    if !maximize && vMax == nil && smallWeight && (decoupled || !applyDecay) {
-        // The common case (Adam/AdamW, β1 > 0.5) without per-element branches, so it vectorizes;
-        // without weight decay `p·1` is exact, as PyTorch's skipped multiply.
-        let factor = applyDecay ? decay : 1
-        // The same formula in C (optim.c): FMA and 8-wide sqrt/div, so the step runs at memory speed.
-        parallelChunks(n, grain: 1 << 14) { r in
-            let (p, g, m, v, _) = P.value
-            ember_adam_step_f32(p + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count,
-                                w, b2, c2, factor, negStep, bc2, eps)
-        }
-        return
-    }
-    parallelChunks(n, grain: 1 << 14) { r in
-        let (p, g, m, v, vMax) = P.value
-        for i in r {
-            var gi = g[i]
-            if maximize { gi = -gi }
-            var pi = p[i]
-            if applyDecay {
-                if decoupled { pi = pi * decay } else { gi = fmaf32(pi, wd, gi) }
-            }
-            let mi = smallWeight ? fmaf32(w, gi - m[i], m[i]) : fmaf32(w - 1, gi - m[i], gi)
-            m[i] = mi
-            let vi = fmaf32(c2 * gi, gi, v[i] * b2)
-            v[i] = vi
-            var second = vi
-            if let vMax {
-                let mx = Swift.max(vMax[i], vi)
-                vMax[i] = mx
-                second = mx
-            }
-            let denom = second.squareRoot() / bc2 + eps
-            p[i] = pi + (negStep * mi) / denom
-        }
-    }
-}
-
-/// a·b + c with (almost always) one rounding, as ATen's vectorized FMA computes it. The float
-/// product is exact in Double, so only a sum needing more than 53 bits that lands on a float tie
-/// (about 2⁻²⁹ of cases) can differ; unlike `addingProduct`, which is a libm call on baseline
-/// x86-64, this vectorizes.
-@inline(__always)
-func fmaf32(_ a: Float, _ b: Float, _ c: Float) -> Float { Float(Double(a) * Double(b) + Double(c)) }

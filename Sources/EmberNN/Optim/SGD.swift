@@ -11,8 +11,8 @@ import OrderedCollections
 /// p = p − lr·g
 /// ```
 /// State: `momentum_buffer` per parameter, only when momentum ≠ 0 (as PyTorch).
-/// Contiguous float32 parameters use one fused loop with ATen's FMAs (add-with-alpha is an FMA
-/// there); others use tensor ops in the same order.
+/// The device's fused kernel runs the step when it has one (the CPU's float32 loop with ATen's
+/// FMAs: add-with-alpha is an FMA there); other dtypes and layouts use tensor ops in the same order.
 /// Errors (PyTorch's ValueErrors): "Invalid learning rate: …", "Invalid momentum value: …",
 /// "Invalid weight_decay value: …", "Nesterov momentum requires a momentum and zero dampening".
 /// Source: torch/optim/sgd.py `_single_tensor_sgd` (PyTorch 2.13; default lr 1e-3).
@@ -65,12 +65,8 @@ public final class SGD: Optimizer, @unchecked Sendable {
                     let buffer = momentum == 0 ? nil : (buf ?? Tensor.zeros(p.shape, dtype: p.dtype, device: p.device))
                     if momentum != 0, fresh, let buffer { state[id, default: [:]]["momentum_buffer"] = buffer }
 
-                    if p.isDenseFloat32 && grad.isDenseFloat32 && grad.numel == p.numel
-                        && (buffer.map { $0.isDenseFloat32 } ?? true) {
-                        fusedSGDFloat32(p: p.floatPointer, g: grad.floatPointer, buf: buffer?.floatPointer,
-                                        n: p.numel, lr: lr, momentum: momentum, dampening: dampening,
-                                        weightDecay: wd, nesterov: nesterov, maximize: maximize, freshBuffer: fresh)
-                        p.markWrittenInPlace()
+                    if p.fusedSGD_(grad: grad, momentumBuffer: buffer, freshBuffer: fresh, lr: lr, momentum: momentum,
+                                   dampening: dampening, weightDecay: wd, nesterov: nesterov, maximize: maximize) {
                         continue
                     }
                     var g = maximize ? -grad : grad
@@ -82,28 +78,6 @@ public final class SGD: Optimizer, @unchecked Sendable {
                     p.add_(g, alpha: -lr)
                 }
             }
-        }
-    }
-}
-
-/// One SGD update over contiguous float32 memory (see ``SGD``), split across threads.
-func fusedSGDFloat32(p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, buf: UnsafeMutablePointer<Float>?,
-                     n: Int, lr: Double, momentum: Double, dampening: Double, weightDecay: Double,
-                     nesterov: Bool, maximize: Bool, freshBuffer: Bool) {
-    let wd = Float(weightDecay), mom = Float(momentum), keep = Float(1 - dampening), negLR = Float(-lr)
-    let P = SendablePointers((p, g, buf))
-    parallelChunks(n, grain: 1 << 15) { r in
-        let (p, g, buf) = P.value
-        for i in r {
-            var gi = g[i]
-            if maximize { gi = -gi }
-            if wd != 0 { gi = fmaf32(p[i], wd, gi) }
-            if let buf {
-                let b = freshBuffer ? gi : fmaf32(gi, keep, buf[i] * mom)
-                buf[i] = b
-                gi = nesterov ? fmaf32(b, mom, gi) : b
-            }
-            p[i] = fmaf32(gi, negLR, p[i])
         }
     }
 }

@@ -226,8 +226,9 @@ extension VulkanBackend {
         return elementwise(EMBER_VK_KERNEL_BINARY_F32, EMBER_VK_BINARY_GELU_TANH_BACKWARD, x, g, out, compare: false) ? out : nil
     }
 
-    func adamW(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ h: AdamWStep) -> Bool {
-        guard p.dtype == .float32, [p, grad, m, v].allSatisfy({ $0.isContiguous }),
+    func adam(_ p: Tensor, grad: Tensor, m: Tensor, v: Tensor, vMax: Tensor?, _ h: AdamStep) -> Bool {
+        // The shader is AdamW's formula: decoupled decay, amsgrad and maximize off.
+        guard h.decoupled, !h.maximize, vMax == nil, p.dtype == .float32, [p, grad, m, v].allSatisfy({ $0.isContiguous }),
               let po = VulkanOperand(p), let go = VulkanOperand(grad), let mo = VulkanOperand(m), let vo = VulkanOperand(v) else { return false }
         var k = EmberVkAdamwStepF32Push()
         k.p_offset = po.offset; k.g_offset = go.offset; k.m_offset = mo.offset; k.v_offset = vo.offset
