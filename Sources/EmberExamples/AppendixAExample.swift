@@ -48,7 +48,8 @@ func runAppendixAExample() throws {
             optimizer.zeroGrad()
             loss.backward()
             optimizer.step()
-            print(String(format: "Epoch: %03d/%03d | Batch %03d/%03d | Train Loss: %.2f",
+            // The book's f-string, label included ("Train/Val Loss" although it is the training loss).
+            print(String(format: "Epoch: %03d/%03d | Batch %03d/%03d | Train/Val Loss: %.2f",
                          epoch + 1, numEpochs, batchIdx, trainLoader.count, loss.item()))
         }
         model.eval()
@@ -56,6 +57,8 @@ func runAppendixAExample() throws {
     model.eval()
     let outputs = noGrad { model(xTrain) }
     print(outputs)
+    setPrintOptions(sciMode: false)             // torch.set_printoptions(sci_mode=False), as the notebook
+    defer { setPrintOptions(profile: .default) }
     let probas = outputs.softmax(1)
     print(probas)
     let predictions = probas.argmax(1)

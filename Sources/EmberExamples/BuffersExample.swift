@@ -75,7 +75,9 @@ let buffersDefaultDevice = Device.meta
 /// - Parameters:
 ///   - device: where the modules and the batch are moved (default `meta`); must be available.
 ///   - output: receives each printed line (default `print`).
-func runBuffersExample(device: Device = buffersDefaultDevice, output: (String) -> Void = { print($0) }) throws {
+func runBuffersExample(device: Device = buffersDefaultDevice,
+                       saveDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                       output: (String) -> Void = { print($0) }) throws {
     let inputs = bookInputs()
     let batch = Tensor.stack([inputs, inputs], dim: 0)
     // The note about the plain mask is part of what this example shows.
@@ -124,10 +126,9 @@ func runBuffersExample(device: Device = buffersDefaultDevice, output: (String) -
     output(stateDictDescription(caWithoutBuffer.stateDict().map { ($0.key, $0.value) }))
     output(stateDictDescription(caWithBuffer.stateDict().map { ($0.key, $0.value) }))
 
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-buffers-\(getpid())")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let path = dir.appendingPathComponent("model.pth")
+    // torch.save(ca.state_dict(), "model.pth"): in the working directory, as the notebook, so the last
+    // one written (the model without the buffer) can be opened in PyTorch afterwards.
+    let path = saveDirectory.appendingPathComponent("model.pth")
 
     // On an accelerator the edit happens there; save() writes CPU copies, and the new instances
     // (built on the CPU) load them, as the notebook's torch.save/torch.load round trip.

@@ -107,7 +107,11 @@ final class BuffersExampleTests: XCTestCase {
 
     func testBuffersNotebookOnVulkanPrintsTheBooksText() throws {
         var lines: [String] = []
-        try runBuffersExample(device: .vulkan(0), output: { lines.append($0) })
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ember-buffers-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try runBuffersExample(device: .vulkan(0), saveDirectory: dir, output: { lines.append($0) })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.pth").path), "the notebook's model.pth")
         let got = lines.joined(separator: "\n").components(separatedBy: "\n")
         let want = Self.expected.components(separatedBy: "\n")
         for i in 0..<max(got.count, want.count) {
