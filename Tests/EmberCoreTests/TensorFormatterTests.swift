@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import EmberCore
 
-/// Tensor printing, checked against (1) the book's printed tensors (cases/book.md, values fed as
+/// Tensor printing, checked against (1) the book's printed tensors (docs/cases.md, values fed as
 /// printed), (2) `repr(t)` from real PyTorch 2.13 in Fixtures/printing/printing_fixtures.json
 /// (made by make_printing_fixtures.py beside it), and (3) rules of torch/_tensor_str.py.
 final class TensorFormatterTests: XCTestCase {
@@ -20,7 +20,7 @@ final class TensorFormatterTests: XCTestCase {
         TensorPrintInput(shape: shape, dtype: .int64, values: .integer(values))
     }
 
-    // MARK: Book cases (cases/book.md)
+    // MARK: Book cases (docs/cases.md)
 
     func testC12EmbeddingWeightAndLookups() {
         let weight: [Double] = [0.3374, -0.1778, -0.1690, 0.9178, 1.5810, 1.3010, 1.2753, -0.2010, -0.1606,

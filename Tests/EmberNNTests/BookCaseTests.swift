@@ -3,8 +3,7 @@ import EmberNN
 import Foundation
 import XCTest
 
-// The book's chapter-3 and appendix-A cases (/work/shared/cases/book.md: C12 … C64), written the
-// Swift way (/work/shared/spec/user-code.md). Printed outputs are compared as whole strings.
+// The book's chapter-3 and appendix-A cases (C12 … C64, docs/cases.md), written the Swift way. Printed outputs are compared as whole strings.
 
 // MARK: - Helpers shared by the EmberNN tests
 

@@ -1,6 +1,6 @@
 /// Tensor-level random functions on top of ``Generator``: `torch.rand`, `randn`, `randint`,
 /// `randperm`, `bernoulli`, `multinomial`, and in-place `uniform_`/`normal_`. Each consumes the
-/// generator's draws exactly as PyTorch's CPU kernels do (../shared/spec/torch-rng.md).
+/// generator's draws exactly as PyTorch's CPU kernels do (docs/torch-rng.md).
 
 extension Tensor {
     /// Fills self (float32 or float64, CPU) through a contiguous buffer, scattering back when self
