@@ -232,7 +232,7 @@ final class BookCaseTests: XCTestCase {
         manualSeed(123)
         // Same values as the book; the suffix wraps as PyTorch's `_add_suffixes` wraps it (the last
         // line is 57 characters, 57 + 2 + 2 + len("grad_fn=<MulBackward0>") > linewidth 80), which
-        // book.md shows joined on one line.
+        // the book's printout (case C21, docs/cases.md) shows joined on one line.
         XCTAssertEqual(dropout(weights).description, """
             tensor([[2.0000, 0.0000, 0.0000, 0.0000, 0.0000, 0.0000],
                     [0.0000, 0.0000, 0.0000, 0.0000, 0.0000, 0.0000],
