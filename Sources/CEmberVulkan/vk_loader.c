@@ -1,5 +1,6 @@
 // Loads libvulkan at run time (dlopen), so that Ember has no link-time dependency on Vulkan and a
-// machine without it still runs the CPU backend (../shared/notes/accelerators.md §1, §3).
+// machine without it still runs the CPU backend, and a GPU backend reports itself unavailable instead
+// of failing to load (docs/ARCHITECTURE.md, "Where to add… A device").
 #include "vk_internal.h"
 #if EMBER_VK_HAVE_HEADERS
 #include <dlfcn.h>

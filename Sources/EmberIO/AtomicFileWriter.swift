@@ -56,7 +56,7 @@ public struct FileSink {
 /// Writes a file atomically: into a temporary file in the same directory, `fsync`, then `rename` over the
 /// destination (and `fsync` of the directory). If anything fails the temporary file is removed and an
 /// earlier file at the destination is left untouched, so an interrupted save never leaves a truncated
-/// checkpoint behind (bug case B13).
+/// checkpoint behind (bug case B13, docs/cases.md).
 public enum AtomicFileWriter {
     /// Calls `body` with a sink on a temporary file and moves the result to `url` when it returns.
     /// - Throws: ``EmberIOError/Kind/writeFailed`` for I/O failures, or whatever `body` throws (the

@@ -3,9 +3,11 @@ import Foundation
 
 /// `ember inspect FILE [--json]`: the tensors of a `.pth` or `.safetensors` file.
 ///
-/// ``json(contentsOf:)`` prints exactly what `/work/shared/tools/pth_inspect.py FILE` prints (same
-/// structure, key order, `json.dumps(indent=1)` layout, Python float repr), so the two can be compared
-/// byte for byte. ``tree(contentsOf:)`` is the human-readable listing.
+/// ``json(contentsOf:)`` prints exactly what `pth_inspect.py FILE` prints (the project's torch-free
+/// Python reader that accepts only `torch.load(weights_only=True)`'s globals; not in this repository):
+/// `{"tensors": {name: {dtype, shape, stride, storage_offset, requires_grad, sha256}}, "other": …}`,
+/// same structure, key order, `json.dumps(indent=1)` layout and Python float repr, so the two can be
+/// compared byte for byte. ``tree(contentsOf:)`` is the human-readable listing.
 public enum PthInspector {
     /// The pth_inspect.py JSON for `url` (`.safetensors` by extension, else `.pth`).
     /// - Parameter maxNodes: refuse (``EmberIOError/Kind/limitExceeded``) when expanding memo-shared

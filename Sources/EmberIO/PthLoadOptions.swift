@@ -4,7 +4,8 @@ import Foundation
 /// Ember reads every storage into host memory; the tag only decides whether that is allowed.
 public enum MapLocation: Sendable, Equatable {
     /// Keep the saved device: a storage tagged with anything but `cpu` is refused with an error that names
-    /// the tag and says to pass `mapLocation` (torch's behaviour when that device is absent; bug case B09).
+    /// the tag and says to pass `mapLocation` (torch's behaviour when that device is absent; bug case B09,
+    /// docs/cases.md).
     case asSaved
     /// Load every storage to the CPU whatever its tag (`map_location="cpu"`).
     case cpu

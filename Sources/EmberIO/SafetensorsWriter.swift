@@ -7,9 +7,9 @@ import OrderedCollections
 /// (largest first) then name, written atomically. Source: https://github.com/huggingface/safetensors.
 public enum SafetensorsWriter {
     /// Saves `tensors` (any strides: written contiguous) with optional string metadata.
-    /// - Throws: ``EmberIOError/Kind/sharedMemory`` when two names share one storage (bug case B08: the
+    /// - Throws: ``EmberIOError/Kind/sharedMemory`` when two names share one storage (bug case B08, docs/cases.md: the
     ///   reference refuses too, "Some tensors share memory"; save one name and re-tie on load),
-    ///   ``EmberIOError/Kind/limitExceeded`` when the header would exceed the 100 MB cap (B14),
+    ///   ``EmberIOError/Kind/limitExceeded`` when the header would exceed the 100 MB cap (bug case B14, docs/cases.md),
     ///   ``EmberIOError/Kind/writeFailed``. The destination is unchanged on failure.
     public static func save(_ tensors: OrderedDictionary<String, TensorRecord>,
                             metadata: OrderedDictionary<String, String>? = nil, to url: URL) throws {

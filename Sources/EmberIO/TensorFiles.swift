@@ -83,8 +83,9 @@ public func loadSafetensors(_ url: URL, mapped: Bool = true, device: Device = .c
 
 /// Writes tensors to a `.safetensors` file (atomically), each contiguous, like `safetensors.torch.save_file`.
 /// - Throws: ``EmberIOError/Kind/sharedMemory`` naming the pair when two tensors share a storage (tied
-///   weights; the reference library refuses too, bug case B08), ``EmberIOError/Kind/limitExceeded`` for a
-///   header over 100 MB (B14), ``EmberIOError/Kind/writeFailed``; the destination is then unchanged.
+///   weights; the reference library refuses too, bug case B08, docs/cases.md),
+///   ``EmberIOError/Kind/limitExceeded`` for a header over 100 MB (bug case B14, docs/cases.md),
+///   ``EmberIOError/Kind/writeFailed``; the destination is then unchanged.
 public func saveSafetensors(_ tensors: OrderedDictionary<String, Tensor>, metadata: OrderedDictionary<String, String>? = nil, to url: URL) throws {
     var bridge = RecordBridge()
     var records = OrderedDictionary<String, TensorRecord>()

@@ -4,9 +4,8 @@ import XCTest
 
 /// Conformance of ``Generator`` with PyTorch 2.13's CPU generator, bit for bit.
 ///
-/// Every case of `Fixtures/rng/rng_vectors.json` (copied from `shared/fixtures/rng`, written by
-/// PyTorch 2.13.0+cpu on x86-64 via a model checked against it; see its README and
-/// `spec/torch-rng.md`) runs for seeds 123 and 0. Each output is compared by bit pattern; a
+/// Every case of `Fixtures/rng/rng_vectors.json` (written by PyTorch 2.13.0+cpu on x86-64 via a
+/// model checked against it; see Fixtures/rng/README.md and docs/torch-rng.md) runs for seeds 123 and 0. Each output is compared by bit pattern; a
 /// failure names the seed, the case, the output and the element index. After each case the
 /// generator state must equal a fresh generator advanced by the case's `draws_consumed_u32`.
 final class RandomTests: XCTestCase {

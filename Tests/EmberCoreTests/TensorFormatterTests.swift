@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import EmberCore
 
-/// Tensor printing, checked against (1) the book's printed tensors (cases/book.md, values fed as
+/// Tensor printing, checked against (1) the book's printed tensors (docs/cases.md, values fed as
 /// printed), (2) `repr(t)` from real PyTorch 2.13 in Fixtures/printing/printing_fixtures.json
 /// (made by make_printing_fixtures.py beside it), and (3) rules of torch/_tensor_str.py.
 final class TensorFormatterTests: XCTestCase {
@@ -20,7 +20,7 @@ final class TensorFormatterTests: XCTestCase {
         TensorPrintInput(shape: shape, dtype: .int64, values: .integer(values))
     }
 
-    // MARK: Book cases (cases/book.md)
+    // MARK: Book cases (docs/cases.md)
 
     func testC12EmbeddingWeightAndLookups() {
         let weight: [Double] = [0.3374, -0.1778, -0.1690, 0.9178, 1.5810, 1.3010, 1.2753, -0.2010, -0.1606,
@@ -91,7 +91,7 @@ final class TensorFormatterTests: XCTestCase {
                     [0., 2., 0., 2., 0., 2.],
                     [0., 2., 2., 2., 2., 0.]])
             """)
-        // book.md joins `grad_fn=` onto the last row; PyTorch 2.13 wraps it (last line 56 + 2 + 22 + 2 > 80),
+        // The book's printout (case C21, docs/cases.md) joins `grad_fn=` onto the last row; PyTorch 2.13 wraps it (last line 56 + 2 + 22 + 2 > 80),
         // confirmed by fixture c21_dropout_weights_grad_fn, so the PyTorch layout is asserted.
         let weights: [Double] = [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.7599, 0.6194, 0.6206, 0, 0, 0,
                                  0, 0.4921, 0.4925, 0, 0, 0, 0, 0.3966, 0, 0.3775, 0, 0, 0, 0.3327, 0.3331, 0.3084, 0.3331, 0]
@@ -282,7 +282,7 @@ final class TensorFormatterTests: XCTestCase {
     }
 
     func testC64ModelOutputAndSoftmax() {
-        // book.md wraps this in prose; PyTorch keeps the suffix on the line (fits in 80 columns).
+        // The book (case C64, docs/cases.md) wraps this in prose; PyTorch keeps the suffix on the line (fits in 80 columns).
         XCTAssertEqual(formatTensor(f32([1, 3], [-0.1262, 0.1080, -0.1792], gradFn: "AddmmBackward0"), options: .default),
                        "tensor([[-0.1262,  0.1080, -0.1792]], grad_fn=<AddmmBackward0>)")
         XCTAssertEqual(formatTensor(f32([1, 3], [-0.1262, 0.1080, -0.1792]), options: .default),

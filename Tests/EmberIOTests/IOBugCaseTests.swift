@@ -28,8 +28,7 @@ final class CheckpointMLP: Module {
     func callAsFunction(_ x: Tensor) -> Tensor { layers(x) }
 }
 
-/// The module-level halves of the file bug cases in /work/shared/cases/bugs.md (B08, B09, B10, B12, B13,
-/// B14); the IO-level halves are in PthHostileTests, PthWriteTests, SafetensorsTests, InspectAndAtomicTests.
+/// The module-level halves of the file bug cases B08, B09, B10, B12, B13, B14 (docs/cases.md); the IO-level halves are in PthHostileTests, PthWriteTests, SafetensorsTests, InspectAndAtomicTests.
 final class IOBugCaseTests: XCTestCase {
     private var dir: URL!
 

@@ -5,8 +5,9 @@ import Foundation
 import OrderedCollections
 import XCTest
 
-// The seed notebook's two classes ("Understanding PyTorch Buffers", book ch. 3), written the Swift way of
-// /work/shared/spec/user-code.md. Their names are the ones in PyTorch's error messages (expected.json).
+// The seed notebook's two classes ("Understanding PyTorch Buffers", book ch. 3,
+// https://github.com/rasbt/LLMs-from-scratch/blob/main/ch03/03_understanding-buffers/understanding-buffers.ipynb),
+// written the Swift way (case C27, docs/cases.md). Their names are the ones in PyTorch's error messages (expected.json).
 
 /// The notebook's first class: `mask` is a plain property, so it is neither moved nor saved.
 final class CausalAttentionWithoutBuffers: Module {

@@ -82,7 +82,7 @@ extension Tensor {
 }
 
 /// The book's GPT model (chapter 4) against `Fixtures/gpt` (PyTorch 2.13) and cases C24, C33, C34,
-/// C35, B16, B19 (shared/cases).
+/// C35, B16, B19 (docs/cases.md).
 final class GPTModelTests: XCTestCase {
     /// Fixture `state_dict_keys` + `state_dict`: the book's 33 keys in order, shapes, and the
     /// seeded initial values bit for bit (first/last 8 values exact; float64 sum and L2 norm).

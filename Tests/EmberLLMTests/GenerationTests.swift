@@ -13,7 +13,7 @@ final class FixedLogitsModel: Module, UnaryLayer {
     }
 }
 
-/// Decoding (chapters 4.7 and 5.3): cases C35, C37, C43 (shared/cases/book.md), B19, B22 (bugs.md).
+/// Decoding (chapters 4.7 and 5.3): cases C35, C37, C43, B19, B22 (docs/cases.md).
 final class GenerationTests: XCTestCase {
     /// C43's toy vocabulary logits (closer, every, effort, forward, inches, moves, pizza, toward, you).
     let toyLogits: [Double] = [4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79]

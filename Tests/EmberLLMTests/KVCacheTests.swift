@@ -6,7 +6,7 @@ import Foundation
 import XCTest
 
 /// The KV cache of the book's chapter-4 bonus ("KV cache", `gpt_with_kv_cache.py`): bug case B20
-/// (shared/cases/bugs.md), case C35 (book.md: the book's tests expect the same ids from the KV-cache
+/// (docs/cases.md), case C35 (docs/cases.md: the book's tests expect the same ids from the KV-cache
 /// model), and the rule that decoding through the cache gives the uncached tokens.
 final class KVCacheTests: XCTestCase {
     /// A small seeded model: vocab 50257, emb 64, 4 heads, 2 layers, no dropout.

@@ -3,8 +3,8 @@ import Foundation
 import XCTest
 
 /// Tokenizers against tiktoken 0.14.0 (`Fixtures/tokenizer/expected.json`, `extra_cases.json`,
-/// `the-verdict.gpt2-token-ids.json`), the book's chapter-2 cases (C01, C03–C05 in
-/// shared/cases/book.md) and bug cases B27, B29 (shared/cases/bugs.md).
+/// `the-verdict.gpt2-token-ids.json`), the book's chapter-2 cases (C01, C03–C05)
+/// and bug cases B27, B29 (docs/cases.md).
 final class TokenizerTests: XCTestCase {
     // MARK: Fixture helpers
 
@@ -97,7 +97,7 @@ final class TokenizerTests: XCTestCase {
     }
 
     /// The whole of the-verdict.txt (bundled) against tiktoken's 5,145 ids
-    /// (shared/data/the-verdict.gpt2-token-ids.json, copied into Fixtures/tokenizer).
+    /// (Fixtures/tokenizer/the-verdict.gpt2-token-ids.json; see Fixtures/tokenizer/README.md).
     func testTheVerdictMatchesTiktoken() throws {
         let tok = try tokenizer
         let text = try BundledResource.theVerdict()

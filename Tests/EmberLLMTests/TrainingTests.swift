@@ -11,7 +11,7 @@ private let isDebugBuild = false
 #endif
 
 /// Training (chapter 5): losses and gradients against `Fixtures/gpt` (PyTorch 2.13), the 20-step
-/// AdamW curve, cases C33, C38, C40, C47 (shared/cases/book.md), the log and the loss plot.
+/// AdamW curve, cases C33, C38, C40, C47 (docs/cases.md), the log and the loss plot.
 final class TrainingTests: XCTestCase {
     let lossInputs = Tensor([[16833, 3626, 6100], [40, 1107, 588]])      // "every effort moves", "I really like"
     let lossTargets = Tensor([[3626, 6100, 345], [1107, 588, 11311]])    // " effort moves you", " really like chocolate"

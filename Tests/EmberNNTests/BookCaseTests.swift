@@ -3,8 +3,7 @@ import EmberNN
 import Foundation
 import XCTest
 
-// The book's chapter-3 and appendix-A cases (/work/shared/cases/book.md: C12 … C64), written the
-// Swift way (/work/shared/spec/user-code.md). Printed outputs are compared as whole strings.
+// The book's chapter-3 and appendix-A cases (C12 … C64, docs/cases.md), written the Swift way. Printed outputs are compared as whole strings.
 
 // MARK: - Helpers shared by the EmberNN tests
 
@@ -233,7 +232,7 @@ final class BookCaseTests: XCTestCase {
         manualSeed(123)
         // Same values as the book; the suffix wraps as PyTorch's `_add_suffixes` wraps it (the last
         // line is 57 characters, 57 + 2 + 2 + len("grad_fn=<MulBackward0>") > linewidth 80), which
-        // book.md shows joined on one line.
+        // the book's printout (case C21, docs/cases.md) shows joined on one line.
         XCTAssertEqual(dropout(weights).description, """
             tensor([[2.0000, 0.0000, 0.0000, 0.0000, 0.0000, 0.0000],
                     [0.0000, 0.0000, 0.0000, 0.0000, 0.0000, 0.0000],

@@ -4,7 +4,7 @@ import Foundation
 import OrderedCollections
 import XCTest
 
-// Public bug reports (/work/shared/cases/bugs.md), module and tensor parts. Each test names its case.
+// Public bug reports (B cases, docs/cases.md), module and tensor parts. Each test names its case.
 
 /// B01's module: a non-persistent mask, a persistent buffer and a plain tensor, all by name.
 final class B01Module: Module {

@@ -19,7 +19,7 @@ struct TokenListDataset: Dataset {
 
 /// `torch.utils.data.DataLoader`: PyTorch's sampler draws (rng fixture SEQ6) and `collate_fn`.
 final class DataLoaderTests: XCTestCase {
-    /// rng fixture SEQ6 (spec/torch-rng.md §9, `fixtures/rng/rng_vectors.json`, seed 123):
+    /// rng fixture SEQ6 (docs/torch-rng.md §9, Tests/EmberCoreTests/Fixtures/rng/rng_vectors.json, seed 123):
     /// `DataLoader(range(100), batch_size=7, shuffle=True)`, two epochs, then `rand(2)`.
     /// 4 global draws per epoch; batches of 7, the last one of 2.
     func testSEQ6ShuffleMatchesPyTorch() {

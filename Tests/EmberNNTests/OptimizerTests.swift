@@ -499,7 +499,8 @@ final class OptimizerTests: XCTestCase {
     }
 }
 
-/// `/work/shared/fixtures` located from this file (repo root/../shared), or `$EMBER_SHARED/fixtures`.
+/// The shared fixtures folder for files too large to copy: `$EMBER_SHARED/fixtures`, else `shared/fixtures`
+/// beside the repository root (located from this file).
 func sharedFixturesURL() -> URL {
     if let env = ProcessInfo.processInfo.environment["EMBER_SHARED"] {
         return URL(fileURLWithPath: env).appendingPathComponent("fixtures")

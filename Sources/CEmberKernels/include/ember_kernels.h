@@ -1,6 +1,8 @@
 // Hot float32 elementwise kernels of Ember's CPU backend, in C so that they can use AVX2/FMA
 // through per-function target attributes with run-time dispatch: no compiler flags are needed,
-// and the package stays usable as a dependency (../shared/notes/cpu-kernels.md §1.3, §4).
+// and the package stays usable as a dependency (SwiftPM refuses a version-based dependency whose
+// targets use unsafeFlags such as -target-cpu; a C function with __attribute__((target("avx2,fma")))
+// needs no flag: https://clang.llvm.org/docs/AttributeReference.html#target).
 #ifndef EMBER_KERNELS_H
 #define EMBER_KERNELS_H
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /// Lane-wise `fmaf(a, b, c)` for 8 floats, correctly rounded, without an FMA instruction.
 ///
-/// Why: PyTorch's AVX2 kernels fuse multiply-adds (`spec/torch-rng.md` §3, §5.3), so bit
+/// Why: PyTorch's AVX2 kernels fuse multiply-adds (`docs/torch-rng.md` §3, §5.3), so bit
 /// exactness needs `fmaf`. Swift on baseline x86-64 lowers `Float.addingProduct` to a libm call
 /// per lane, and the manifest may not enable `-mfma`. Instead: the product of two floats is
 /// exact in double; the sum is rounded once to double and then to float. That double rounding

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Bernoulli, dropout and exponential sampling (`spec/torch-rng.md` §7, §8).
+/// Bernoulli, dropout and exponential sampling (`docs/torch-rng.md` §7, §8).
 extension Generator {
     static func checkProbability(_ p: Double, _ name: String) throws(RandomError) {
         guard p >= 0, p <= 1 else { throw .invalidArgument("\(name) expects p to be in [0, 1], but got p=\(p)") }

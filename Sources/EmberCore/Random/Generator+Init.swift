@@ -1,5 +1,5 @@
 /// Draw logic of PyTorch's default parameter initialisation and DataLoader shuffling
-/// (`spec/torch-rng.md` §9, §10; `torch/nn/init.py`, `nn/modules/linear.py`,
+/// (`docs/torch-rng.md` §9, §10; `torch/nn/init.py`, `nn/modules/linear.py`,
 /// `utils/data/sampler.py`). Layers call these with their parameter buffers, in construction order.
 extension Generator {
     /// `nn.init.calculate_gain("leaky_relu", a) / sqrt(fanIn) * sqrt(3)`: the bound of

@@ -1,4 +1,4 @@
-/// Integer sampling: `randint`, `random_()`, `randperm` (`spec/torch-rng.md` §6, §9).
+/// Integer sampling: `randint`, `random_()`, `randperm` (`docs/torch-rng.md` §6, §9).
 extension Generator {
     /// Fills an int64 buffer with `randint(low, high)` (`random_(low, high)`), in buffer order.
     ///

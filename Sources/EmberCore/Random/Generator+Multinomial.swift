@@ -1,4 +1,4 @@
-/// `torch.multinomial` on CPU (`spec/torch-rng.md` §8; PyTorch `native/Distributions.cpp`,
+/// `torch.multinomial` on CPU (`docs/torch-rng.md` §8; PyTorch `native/Distributions.cpp`,
 /// `native/cpu/MultinomialKernel.cpp`).
 extension Generator {
     /// Samples category indices from each row of `probabilities` (float32, shape `(rows, categories)`

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `normal_(mean, std)` / `randn` fills (`spec/torch-rng.md` §5).
+/// `normal_(mean, std)` / `randn` fills (`docs/torch-rng.md` §5).
 ///
 /// PyTorch picks the path by the tensor: contiguous with 16 or more elements uses the
 /// vectorised 16-block Box–Muller (``fillNormalBlocks(_:mean:std:)-(UnsafeMutableBufferPointer<Float>,_,_)``),

@@ -1,4 +1,4 @@
-/// `uniform_(from, to)` / `rand` fills (`spec/torch-rng.md` §4, variant "avx2").
+/// `uniform_(from, to)` / `rand` fills (`docs/torch-rng.md` §4, variant "avx2").
 extension Generator {
     /// PyTorch's `check_uniform_bounds`: `from` and `to` inside the dtype's range,
     /// `from <= to`, and `to - from` representable.

@@ -5,7 +5,7 @@ import Foundation
 /// An MT19937 engine plus the cached double Box–Muller value, behind a lock: every method may be
 /// called from any thread, and a multi-draw operation (a whole `fill…` call) holds the lock for
 /// its duration, as PyTorch's kernels hold the generator mutex, so results never depend on
-/// thread interleaving inside one call. Source: `spec/torch-rng.md` §1; PyTorch
+/// thread interleaving inside one call. Source: `docs/torch-rng.md` §1; PyTorch
 /// `ATen/CPUGeneratorImpl.{h,cpp}`.
 ///
 /// The draw-consuming primitives (`fillUniform`, `fillNormal`, `fillRandint`, `randperm`,

@@ -1,7 +1,7 @@
 /// A snapshot of a ``Generator``: the MT19937 words, the read position and the cached normal
 /// values. Checkpoints store it (it is `Codable`), and ``bytes`` / ``init(bytes:)`` convert it
 /// to and from the 5056-byte layout of `torch.get_rng_state()` / `torch.set_rng_state()`
-/// (`spec/torch-rng.md` §1.5), so a state saved by PyTorch can be restored here and vice versa.
+/// (`docs/torch-rng.md` §1.5), so a state saved by PyTorch can be restored here and vice versa.
 public struct GeneratorState: Codable, Equatable, Hashable, Sendable {
     /// The seed last given to `manualSeed` (all 64 bits; only the low 32 entered ``words``).
     public var initialSeed: UInt64

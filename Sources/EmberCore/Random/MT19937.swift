@@ -1,7 +1,7 @@
 /// The MT19937 engine of PyTorch's CPU generator (`at::mt19937`, `ATen/core/MT19937RNGEngine.h`).
 ///
 /// It is the standard Mersenne Twister (N=624, M=397, `MATRIX_A = 0x9908B0DF`), seeded with
-/// `init_genrand(seed & 0xFFFFFFFF)`; see `spec/torch-rng.md` §1.1–§1.2. The 624 state words live
+/// `init_genrand(seed & 0xFFFFFFFF)`; see `docs/torch-rng.md` §1.1–§1.2. The 624 state words live
 /// in memory owned by ``Generator`` so that bulk draws run on a raw pointer without copy-on-write
 /// or exclusivity checks in the hot loop.
 @usableFromInline

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The 16-element Box–Muller blocks of PyTorch's `normal_fill` (`spec/torch-rng.md` §5.1, §5.3,
+/// The 16-element Box–Muller blocks of PyTorch's `normal_fill` (`docs/torch-rng.md` §5.1, §5.3,
 /// §5.5). Element j pairs with element j+8; the float block reproduces `avx_mathfun`'s
 /// `log256_ps` / `sincos256_ps` as GCC compiles them with `-mfma` (the "avx2" variant that
 /// PyTorch uses on every x86-64 machine with AVX2 or AVX-512), using only IEEE operations and

@@ -1,6 +1,6 @@
 /// Tensor-level random functions on top of ``Generator``: `torch.rand`, `randn`, `randint`,
 /// `randperm`, `bernoulli`, `multinomial`, and in-place `uniform_`/`normal_`. Each consumes the
-/// generator's draws exactly as PyTorch's CPU kernels do (../shared/spec/torch-rng.md).
+/// generator's draws exactly as PyTorch's CPU kernels do (docs/torch-rng.md).
 
 extension Tensor {
     /// Fills self (float32 or float64, CPU) through a contiguous buffer, scattering back when self
@@ -34,7 +34,7 @@ extension Tensor {
         storage.bumpVersion()
     }
 
-    /// `uniform_(from, to)` in place. Source: torch-rng.md §4.
+    /// `uniform_(from, to)` in place. Source: docs/torch-rng.md §4.
     @discardableResult
     public func uniform_(_ from: Double = 0, _ to: Double = 1, generator: Generator? = nil) -> Tensor {
         let g = generator ?? .default
@@ -44,7 +44,7 @@ extension Tensor {
     }
 
     /// `normal_(mean, std)` in place: the 16-block path for contiguous tensors of ≥ 16 elements,
-    /// the scalar cached path otherwise. Source: torch-rng.md §5.
+    /// the scalar cached path otherwise. Source: docs/torch-rng.md §5.
     @discardableResult
     public func normal_(_ mean: Double = 0, _ std: Double = 1, generator: Generator? = nil) -> Tensor {
         let g = generator ?? .default
@@ -71,7 +71,7 @@ extension Tensor {
     }
     public static func randn(_ shape: Int..., generator: Generator? = nil) -> Tensor { randn(shape, generator: generator) }
 
-    /// `torch.randint(low, high, shape)`: int64 values in [low, high). Source: torch-rng.md §6.
+    /// `torch.randint(low, high, shape)`: int64 values in [low, high). Source: docs/torch-rng.md §6.
     public static func randint(_ low: Int, _ high: Int, _ shape: [Int], generator: Generator? = nil) -> Tensor {
         guard low < high else {
             return raiseError("random_ expects 'from' to be less than 'to', but got from=\(low) >= to=\(high)", shape: shape, dtype: .int64)
@@ -85,7 +85,7 @@ extension Tensor {
     }
     public static func randint(_ high: Int, _ shape: [Int], generator: Generator? = nil) -> Tensor { randint(0, high, shape, generator: generator) }
 
-    /// `torch.randperm(n)`: a random permutation of 0..<n (int64). Source: torch-rng.md §7.
+    /// `torch.randperm(n)`: a random permutation of 0..<n (int64). Source: docs/torch-rng.md §9.
     public static func randperm(_ n: Int, generator: Generator? = nil) -> Tensor {
         let g = generator ?? .default
         do {
@@ -123,7 +123,7 @@ extension Tensor {
     }
 
     /// The scaled keep-mask of CPU dropout (`x * mask` is `F.dropout(x, p, training=True)`):
-    /// elements are `1/(1-p)` (float32: `1f / f32(1-p)`) or 0. Source: torch-rng.md §"dropout".
+    /// elements are `1/(1-p)` (float32: `1f / f32(1-p)`) or 0. Source: docs/torch-rng.md §7.
     public static func dropoutMask(_ shape: [Int], p: Double, dtype: DType = .float32, generator: Generator? = nil) -> Tensor {
         let g = generator ?? .default
         let t = Tensor(shape: shape, dtype: dtype == .float64 ? .float64 : .float32, device: .cpu, zeroed: false)
@@ -138,7 +138,7 @@ extension Tensor {
     }
 
     /// `torch.multinomial(self, numSamples, replacement)`: category indices drawn from each row of
-    /// probabilities (1-D or 2-D), int64. Source: torch-rng.md §8.
+    /// probabilities (1-D or 2-D), int64. Source: docs/torch-rng.md §8.
     public func multinomial(_ numSamples: Int, replacement: Bool = false, generator: Generator? = nil) -> Tensor {
         guard ndim == 1 || ndim == 2 else { return raiseError("prob_dist must be 1 or 2 dim", dtype: .int64) }
         guard dtype.isFloatingPoint else { return raiseError("multinomial only supports floating-point dtypes for input, got: \(dtype.scalarTypeName)", dtype: .int64) }

@@ -10,7 +10,7 @@ import EmberNN
 ///   - idx: the prompt, `[B, T0]` int64.
 ///   - maxNewTokens: tokens to append.
 ///   - contextSize: the model's supported context (`context_length`); longer inputs are cropped
-///     to their last `contextSize` tokens each step (bug case B19).
+///     to their last `contextSize` tokens each step (bug case B19, docs/cases.md).
 /// - Returns: `[B, T0 + maxNewTokens]` int64; the first `T0` columns are the prompt.
 /// Call `model.eval()` first for the book's deterministic output (dropout off).
 public func generateTextSimple(model: some UnaryLayer, idx: Tensor, maxNewTokens: Int, contextSize: Int) -> Tensor {
@@ -36,7 +36,7 @@ public func generateTextSimple(model: some UnaryLayer, idx: Tensor, maxNewTokens
 /// `temperature ≤ 0`). If the chosen token is `eosId` (for every row of the batch) generation stops
 /// without appending it. With `topP` and `repetitionPenalty` nil the draws are the book's.
 ///
-/// Edge cases (bug case B22): `topK ≥ vocab` behaves as no top-k (clamped, as nanoGPT and
+/// Edge cases (bug case B22, docs/cases.md): `topK ≥ vocab` behaves as no top-k (clamped, as nanoGPT and
 /// Hugging Face do; the book's `topk` call would fail); `temperature ≤ 0` is greedy.
 /// The k-th value is compared per row (`min_val[:, None]`), which equals the book's
 /// `logits < top_logits[:, -1]` for its batch of one and is also right for larger batches.
@@ -78,7 +78,7 @@ public func generate(model: some UnaryLayer, idx: Tensor, maxNewTokens: Int, con
 ///
 /// Equals ``generateTextSimple(model:idx:maxNewTokens:contextSize:)`` token for token (up to
 /// float32 rounding in an exact tie); see ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:topP:repetitionPenalty:useCache:onToken:)``
-/// for the window handling (bug case B20).
+/// for the window handling (bug case B20, docs/cases.md).
 /// - Parameters:
 ///   - model: a ``GPTModel``; its cache is reset first. Call `model.eval()` for the book's output.
 ///   - idx: the prompt, `[B, T0]` int64.
@@ -98,7 +98,7 @@ public func generateTextSimpleCached(model: GPTModel, idx: Tensor, maxNewTokens:
 /// feed one new token per step (positions `T0, T0 + 1, …`). When the next token would sit at
 /// position `contextSize`, the window slides as the uncached loop's crop does: the cache is reset
 /// and refilled from the last `contextSize` tokens, so positions given to `pos_emb` never exceed
-/// `contextSize − 1` and every step sees exactly the uncached loop's input (bug case B20).
+/// `contextSize − 1` and every step sees exactly the uncached loop's input (bug case B20, docs/cases.md).
 /// - Parameters: as the generic `generate`; `contextSize ≤ model.config.contextLength`;
 ///   `useCache: false` runs the generic (uncached) loop.
 /// - Returns: `[B, T0 + n]` int64 with `n ≤ maxNewTokens`.
@@ -219,7 +219,7 @@ public func repetitionPenalized(_ logits: Tensor, previousTokens: Tensor, penalt
 
 /// The book's top-k filter (chapter 5.3.2): logits below the `k`-th largest of their row become
 /// −∞ (`torch.where(logits < top_logits[:, -1:], -inf, logits)`); ties with the k-th value stay.
-/// `k` larger than the last dimension keeps every logit (B22).
+/// `k` larger than the last dimension keeps every logit (bug case B22, docs/cases.md).
 /// - Parameters: `logits` `[*, vocab]` float; `k > 0`.
 /// - Returns: the filtered logits, same shape.
 public func topKFiltered(_ logits: Tensor, k: Int) -> Tensor {

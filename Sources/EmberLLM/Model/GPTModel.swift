@@ -14,12 +14,12 @@ import EmberNN
 /// (173 entries for `.gpt2Small124M`). Construction draws in the book's order (tok_emb, pos_emb,
 /// each block's attention then feed-forward Linears, out_head), so `manualSeed(123)` gives
 /// PyTorch's weights. `device: .meta` builds the shapes only (parameter counts, no memory).
-/// - Errors: input longer than `contextLength` raises a `ValueError` naming both lengths (B19).
+/// - Errors: input longer than `contextLength` raises a `ValueError` naming both lengths (bug case B19, docs/cases.md).
 ///
 /// KV cache (book chapter 4 bonus "KV cache"): `model(ids, useCache: true)` embeds the new tokens at
 /// positions `currentPos ..< currentPos + T` and appends their keys and values to every block's
 /// cache; ``resetKVCache()`` starts over. Positions past `contextLength − 1` are a `ValueError`
-/// (B20); ``generateTextSimpleCached(model:idx:maxNewTokens:contextSize:)`` slides the window.
+/// (bug case B20, docs/cases.md); ``generateTextSimpleCached(model:idx:maxNewTokens:contextSize:)`` slides the window.
 public final class GPTModel: Module, UnaryLayer {
     /// Token embeddings `[vocabSize, embDim]`.
     @Child public var tok_emb: Embedding

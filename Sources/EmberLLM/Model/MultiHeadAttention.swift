@@ -8,7 +8,7 @@ import EmberNN
 /// `[contextLength, contextLength]`), `W_query.weight`, `W_key.weight`, `W_value.weight` (plus
 /// `.bias` when `qkvBias`), `out_proj.weight`, `out_proj.bias`. Construction draws from the global
 /// generator in that order (W_query, W_key, W_value, out_proj), as PyTorch does.
-/// - Errors: `T > contextLength` raises a `ValueError` naming both lengths (bug case B19)
+/// - Errors: `T > contextLength` raises a `ValueError` naming both lengths (bug case B19, docs/cases.md)
 ///   instead of slicing a smaller mask than the scores.
 ///
 /// **KV cache** (book chapter 4 bonus "KV cache", `gpt_with_kv_cache.py`): with `useCache: true`

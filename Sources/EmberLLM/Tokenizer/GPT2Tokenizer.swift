@@ -282,7 +282,7 @@ public final class GPT2Tokenizer: Sendable {
 
     /// Decodes ids to text as tiktoken's `decode(ids)` (`errors="replace"`): each invalid or
     /// incomplete UTF-8 sequence becomes one U+FFFD per maximal ill-formed subpart, so decoding a
-    /// token that carries part of a character gives `"\u{FFFD}"`, never a crash (bug case B27).
+    /// token that carries part of a character gives `"\u{FFFD}"`, never a crash (bug case B27, docs/cases.md).
     /// Use ``decodeBytes(_:)`` or ``TokenStreamDecoder`` to keep partial characters.
     /// - Throws: ``TokenizerError/unknownTokenID(_:)`` for an id that is not a token.
     public func decode(_ ids: [Int]) throws -> String {

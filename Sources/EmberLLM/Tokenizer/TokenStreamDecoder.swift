@@ -1,7 +1,7 @@
 /// Decodes GPT-2 token ids one at a time into text without splitting characters.
 ///
 /// One byte-level token may hold only part of a UTF-8 character (`"😀"` = 47249 `F0 9F 98` + 222
-/// `80`), so decoding each token alone prints U+FFFD (bug case B27). This decoder holds back a
+/// `80`), so decoding each token alone prints U+FFFD (bug case B27, docs/cases.md). This decoder holds back a
 /// trailing incomplete-but-valid UTF-8 prefix until the next token completes it; everything else is
 /// decoded as ``GPT2Tokenizer/decode(_:)`` would, so the concatenated output equals decoding the whole
 /// list at once.

@@ -10,7 +10,7 @@ import EmberCore
 /// let loader = DataLoader(instructionData, batchSize: 8, shuffle: true) { samples in pad(samples) }
 /// ```
 ///
-/// Random draws follow PyTorch exactly (spec/torch-rng.md §9), so seeded runs see the book's
+/// Random draws follow PyTorch exactly (docs/torch-rng.md §9), so seeded runs see the book's
 /// batches: every iteration (`for … in loader`, i.e. every `iter(loader)`) first draws a base seed
 /// (`random_()` on int64: 2 draws from the global generator, or from `generator`), **also when
 /// `shuffle` is false**. With `shuffle` and no `generator`, the first batch then draws a sampler

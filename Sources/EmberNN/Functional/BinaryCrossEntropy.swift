@@ -12,7 +12,7 @@ import Foundation
 ///   (torch.Size([3])) is deprecated. Please ensure they have the same size." (ValueError), "Found
 ///   dtype Long but expected Float", "all elements of input should be between 0 and 1".
 /// Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.binary_cross_entropy.html;
-/// book appendix A (case C63).
+/// book appendix A (case C63, docs/cases.md).
 public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
     if target.shape != input.shape {
         EmberError(.value, "Using a target size (\(torchSize(target.shape))) that is different to the input size (\(torchSize(input.shape))) is deprecated. Please ensure they have the same size.").raise()

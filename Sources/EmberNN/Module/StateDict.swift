@@ -92,7 +92,7 @@ extension Module {
         var mismatches: [(key: String, checkpoint: [Int], model: [Int])] = []
         var toApply: [(TensorSlot, Tensor)] = []
         // Tied tensors (one object under several names: `out_head.weight = tok_emb.weight`) form one
-        // group; a name is satisfied when any name of its group is in the state dict (bug case B08).
+        // group; a name is satisfied when any name of its group is in the state dict (bug case B08, docs/cases.md).
         var ties: [ObjectIdentifier: [String]] = [:]
         for (key, slot) in expected { ties[ObjectIdentifier(slot.value!), default: []].append(key) }
         for (key, slot) in expected {
@@ -115,7 +115,8 @@ extension Module {
         }
         // Nothing is written unless every key can be applied.
         var copyErrors: [String] = []
-        // assign: every slot that held one tensor object gets one new object, so ties stay ties (B08 d).
+        // assign: every slot that held one tensor object gets one new object, so ties stay ties
+        // (bug case B08 (d), docs/cases.md).
         let previous = expected.map { $0.slot.value! }
         var replacements: [ObjectIdentifier: Tensor] = [:]
         noGrad {

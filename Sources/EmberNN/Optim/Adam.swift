@@ -136,7 +136,7 @@ open class Adam: Optimizer, @unchecked Sendable {
 /// Source: torch/optim/adamw.py (PyTorch 2.13); Loshchilov & Hutter, "Decoupled Weight Decay
 /// Regularization".
 public final class AdamW: Adam, @unchecked Sendable {
-    /// AdamW over parameter groups (per-group `weight_decay` overrides the default: case B26).
+    /// AdamW over parameter groups (per-group `weight_decay` overrides the default: bug case B26, docs/cases.md).
     public init(_ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false, maximize: Bool = false) {
         super.init(groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad,

@@ -113,7 +113,7 @@ open class Optimizer: @unchecked Sendable {
     ///
     /// State tensors are copied onto their parameter's device and, when the parameter is
     /// floating-point, converted to its dtype (PyTorch's rule; `"step"` is kept as saved), so a
-    /// checkpoint resumes on whatever device the model now lives on (case B10).
+    /// checkpoint resumes on whatever device the model now lives on (bug case B10, docs/cases.md).
     /// - Throws: `EmberError` (ValueError) with PyTorch's messages: "loaded state dict has a different
     ///   number of parameter groups", "loaded state dict contains a parameter group that doesn't
     ///   match the size of optimizer's group"; malformed dictionaries are reported by key.

@@ -8,8 +8,9 @@ import Glibc
 ///
 /// On Linux it loads OpenBLAS (`libopenblas.so.0`, Debian's `libopenblas0`/`libopenblas-dev`) with
 /// `RTLD_LOCAL | RTLD_DEEPBIND`, so no second BLAS in the process can intercept its symbols
-/// (../shared/notes/cpu-kernels.md §5 #11). OpenBLAS runs single-threaded; Ember splits the work
-/// across its own threads (§1.2).
+/// (with two BLAS libraries in one process, a dlopened BLIS's `cblas_sgemm` was measured silently
+/// calling the linked OpenBLAS's `sgemm_` until `RTLD_DEEPBIND`). OpenBLAS runs single-threaded;
+/// Ember splits the work across its own threads (see GEMM.swift).
 enum BLAS {
     typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
                                       UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void

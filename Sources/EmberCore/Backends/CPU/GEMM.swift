@@ -2,7 +2,9 @@ import Dispatch
 
 /// Float32/float64 GEMM on the CPU through the run-time-loaded BLAS (see BLAS.swift), single-threaded inside OpenBLAS with the
 /// rows of C split across Ember's own threads: same speed as OpenBLAS's threads, without its worker
-/// spinning after each call and slowing the next kernel (../shared/notes/cpu-kernels.md §1.2).
+/// spinning after each call and slowing the next kernel (measured: the worker spins about 74 ms after
+/// every call, so Ember's 2-thread kernels that run next get 1-thread speed; `OPENBLAS_THREAD_TIMEOUT`
+/// helps only when set before the process starts).
 enum CPUGEMM {
     /// One call of the BLAS (or the fallback) on a block of rows or columns.
     static func callS(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,

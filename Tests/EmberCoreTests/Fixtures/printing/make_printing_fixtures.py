@@ -158,7 +158,7 @@ def main():
     c = torch.randn(4, 7, requires_grad=True)
     add("suffix_grad_fn_new_line", c * 2)
     add("suffix_size_edgeitems_0_requires_grad", torch.randn(3, requires_grad=True), edgeitems=0)
-    # book.md C21 shows this suffix on the last row's line; PyTorch wraps it (58 + 22 + 2 > 80).
+    # The book's printout of case C21 (docs/cases.md) shows this suffix on the last row's line; PyTorch wraps it (58 + 22 + 2 > 80).
     c21 = torch.tensor([2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.7599, 0.6194, 0.6206, 0, 0, 0,
                         0, 0.4921, 0.4925, 0, 0, 0, 0, 0.3966, 0, 0.3775, 0, 0,
                         0, 0.3327, 0.3331, 0.3084, 0.3331, 0]).reshape(6, 6)
