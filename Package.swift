@@ -54,7 +54,8 @@ let package = Package(
             dependencies: [
                 "Ember", "EmberExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            path: "Sources/EmberCLI"),
         // Kernel benchmarks against numpy in the same run: `swift run -c release ember-bench`.
         .executableTarget(name: "ember-bench", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"], path: "Benchmarks/EmberBench"),
         .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore"], resources: [.copy("Fixtures")]),
