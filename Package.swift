@@ -60,18 +60,25 @@ let package = Package(
             path: "Sources/EmberCLI"),
         // Kernel benchmarks against numpy in the same run: `swift run -c release ember-bench`.
         .executableTarget(name: "ember-bench", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"], path: "Benchmarks/EmberBench"),
-        .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore"], resources: [.copy("Fixtures")]),
+        // What the test targets share: the vulkan:0 life cycle, the `../shared` lookup, the book's
+        // attention classes and the buffers notebook's fixture.
+        .target(
+            name: "EmberTestSupport",
+            dependencies: ["EmberCore", "EmberNN", "CEmberVulkan"],
+            path: "Tests/EmberTestSupport",
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmberCoreTests", dependencies: ["EmberCore", "EmberTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "EmberNNTests",
-            dependencies: ["EmberNN", "EmberIO", "CEmberKernels", .product(name: "OrderedCollections", package: "swift-collections")],
+            dependencies: ["EmberNN", "EmberIO", "EmberTestSupport", "CEmberKernels", .product(name: "OrderedCollections", package: "swift-collections")],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "EmberIOTests",
-            dependencies: ["EmberIO", "EmberNN", .product(name: "OrderedCollections", package: "swift-collections")],
+            dependencies: ["EmberIO", "EmberNN", "EmberTestSupport", .product(name: "OrderedCollections", package: "swift-collections")],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CEmberVulkanTests", dependencies: ["CEmberVulkan"]),
-        .testTarget(name: "EmberLLMTests", dependencies: ["EmberLLM"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EmberExamplesTests", dependencies: ["EmberExamples"]),
+        .testTarget(name: "EmberLLMTests", dependencies: ["EmberLLM", "EmberTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmberExamplesTests", dependencies: ["EmberExamples", "EmberTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

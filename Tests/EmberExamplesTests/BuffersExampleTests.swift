@@ -1,3 +1,4 @@
+import EmberTestSupport
 import Foundation
 import XCTest
 @testable import EmberCore
@@ -10,24 +11,8 @@ import XCTest
 /// `device='vulkan:0'`, and the state saved from the device loads on the CPU with the 2s.
 /// Skips with the reason when there is no Vulkan device (fails when `CI` is set); any
 /// validation-layer message fails the test.
-final class BuffersExampleTests: XCTestCase {
-    override func setUpWithError() throws {
-        setenv("EMBER_VULKAN_VALIDATION", "1", 0)
-        if let reason = Device.vulkan(0).unavailableReason {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                XCTFail("CI needs a Vulkan device (lavapipe from mesa-vulkan-drivers): \(reason)")
-            }
-            throw XCTSkip("vulkan:0 is unavailable: \(reason)")
-        }
-    }
-
-    override func tearDown() {
-        if Device.vulkan(0).isAvailable {
-            VulkanRuntime.synchronize()
-            XCTAssertEqual(VulkanRuntime.validationMessageCount, 0,
-                           "validation layer: \(VulkanRuntime.lastValidationMessage ?? "")")
-        }
-    }
+final class BuffersExampleTests: VulkanTestCase {
+    override var seedBeforeEachTest: UInt64? { nil }
 
     /// C22's output, which C27 step 1 prints without grad_fn.
     static let c22Rows = """
@@ -118,10 +103,5 @@ final class BuffersExampleTests: XCTestCase {
             let g = i < got.count ? got[i] : "<missing>", w = i < want.count ? want[i] : "<none>"
             XCTAssertEqual(g, w, "line \(i + 1)")
         }
-    }
-
-    /// The `ember example buffers --device` choice: the example knows it takes a device; the others do not.
-    func testOnlyBuffersTakesADevice() {
-        XCTAssertEqual(allExamples.filter(\.takesDevice).map(\.name), ["buffers"])
     }
 }

@@ -1,9 +1,10 @@
 import EmberIO
+import EmberTestSupport
 import Foundation
 import XCTest
 
 /// Locates fixtures: small ones are copied into this target's `Fixtures/` (Bundle.module); the shared
-/// folder (`../shared` next to the repository, or `$EMBER_SHARED`) is used for tools.
+/// folder (EmberTestSupport's `SharedFolder`) is used for tools.
 enum Fixtures {
     static func url(_ relative: String) -> URL {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(relative)
@@ -20,15 +21,6 @@ enum Fixtures {
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    /// The shared reference folder, or nil when it is absent.
-    static var shared: URL? {
-        if let env = ProcessInfo.processInfo.environment["EMBER_SHARED"] { return URL(fileURLWithPath: env) }
-        let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidate = repo.deletingLastPathComponent().appendingPathComponent("shared")
-        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
-    }
-
     static func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emberio-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -40,9 +32,7 @@ enum Fixtures {
 /// accepts) and returns its stdout; `XCTSkip` when python3, numpy or the tool is missing.
 enum PthInspectTool {
     static func run(_ file: URL, patchMetadata: Bool = false) throws -> (status: Int32, stdout: String, stderr: String) {
-        guard let shared = Fixtures.shared else { throw XCTSkip("shared folder not found (set EMBER_SHARED)") }
-        let tool = shared.appendingPathComponent("tools/pth_inspect.py")
-        guard FileManager.default.fileExists(atPath: tool.path) else { throw XCTSkip("pth_inspect.py not found") }
+        let tool = try SharedFolder.file("tools/pth_inspect.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         if patchMetadata {

@@ -23,14 +23,6 @@ final class InspectAndAtomicTests: XCTestCase {
         }
     }
 
-    func testInspectTreeListsTensorsAndTotals() throws {
-        let tree = try PthInspector.tree(contentsOf: Fixtures.url("pth/tied_view.pth"))
-        // tied_view.pth: a [3,4], b [2,2] view, c [12] — one 12-element float32 storage.
-        XCTAssertEqual(tree.split(separator: "\n").count, 4)
-        XCTAssertTrue(tree.contains("a  float32    [3, 4]            48 B"), tree)
-        XCTAssertTrue(tree.hasSuffix("total: 3 tensors, 28 elements, 112 bytes (1 storages: some tensors share memory)\n"), tree)
-    }
-
     func testInspectRefusesToExpandMemoBlowup() throws {
         XCTAssertThrowsError(try PthInspector.json(contentsOf: Fixtures.url("pth/hostile/memo_blowup.pth"))) {
             XCTAssertEqual(($0 as? EmberIOError)?.kind, .limitExceeded)

@@ -1,61 +1,10 @@
 import EmberCore
 import EmberIO
 import EmberNN
+import EmberTestSupport
 import Foundation
 import OrderedCollections
 import XCTest
-
-// The seed notebook's two classes ("Understanding PyTorch Buffers", book ch. 3,
-// https://github.com/rasbt/LLMs-from-scratch/blob/main/ch03/03_understanding-buffers/understanding-buffers.ipynb),
-// written the Swift way (case C27, docs/cases.md). Their names are the ones in PyTorch's error messages (expected.json).
-
-/// The notebook's first class: `mask` is a plain property, so it is neither moved nor saved.
-final class CausalAttentionWithoutBuffers: Module {
-    @Child var W_query: Linear
-    @Child var W_key: Linear
-    @Child var W_value: Linear
-    @Child var dropout: Dropout
-    var mask: Tensor
-
-    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
-        W_query = Linear(dIn, dOut, bias: qkvBias)
-        W_key = Linear(dIn, dOut, bias: qkvBias)
-        W_value = Linear(dIn, dOut, bias: qkvBias)
-        dropout = Dropout(p)
-        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
-    }
-
-    func callAsFunction(_ x: Tensor) -> Tensor { causalAttention(x, W_query, W_key, W_value, dropout, mask) }
-}
-
-/// The notebook's second class: `mask` is a buffer (moved with the module, saved in `stateDict()`).
-final class CausalAttentionWithBuffer: Module {
-    @Child var W_query: Linear
-    @Child var W_key: Linear
-    @Child var W_value: Linear
-    @Child var dropout: Dropout
-    @Buffer var mask: Tensor
-
-    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
-        W_query = Linear(dIn, dOut, bias: qkvBias)
-        W_key = Linear(dIn, dOut, bias: qkvBias)
-        W_value = Linear(dIn, dOut, bias: qkvBias)
-        dropout = Dropout(p)
-        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
-    }
-
-    func callAsFunction(_ x: Tensor) -> Tensor { causalAttention(x, W_query, W_key, W_value, dropout, mask) }
-}
-
-/// The notebook's forward pass. x: [batch, numTokens, dIn] → [batch, numTokens, dOut].
-private func causalAttention(_ x: Tensor, _ wq: Linear, _ wk: Linear, _ wv: Linear, _ dropout: Dropout, _ mask: Tensor) -> Tensor {
-    let numTokens = x.shape[1]
-    let keys = wk(x), queries = wq(x), values = wv(x)
-    let scores = queries.matmul(keys.transpose(1, 2))            // [batch, numTokens, numTokens]
-    scores.maskedFill_(mask.bool()[..<numTokens, ..<numTokens], -.infinity)
-    let weights = dropout(softmax(scores / Double(keys.shape[2]).squareRoot(), dim: -1))
-    return weights.matmul(values)                                // [batch, numTokens, dOut]
-}
 
 /// Module state dicts through files: Linear / Embedding / Sequential round trips checked by pth_inspect.py,
 /// the buffers notebook's files (Fixtures/buffers, torch 2.13) loaded into the notebook's classes with
@@ -67,7 +16,7 @@ final class ModuleFileTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try Fixtures.temporaryDirectory()
-        buffers = try Fixtures.json("buffers/expected.json")
+        buffers = try BuffersFixture.json()
         Module.warnsAboutUnregisteredTensors = false
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
@@ -144,7 +93,7 @@ final class ModuleFileTests: XCTestCase {
     /// leaves its plain mask of 1s.
     func testBuffersNotebookFilesLoadIntoBothClasses() throws {
         let with = CausalAttentionWithBuffer(dIn: 3, dOut: 2, contextLength: 6, dropout: 0)
-        let result = try with.loadStateDict(load(Fixtures.url("buffers/ca_with_buffer.pth")))
+        let result = try with.loadStateDict(load(BuffersFixture.url("ca_with_buffer.pth")))
         let withInfo = try group("ca_with_buffer_pth")
         XCTAssertEqual(result.description, withInfo["load_state_dict_result"].flatMap { ($0 as? [String: Any])?["repr"] as? String })
         XCTAssertEqual(Array(with.stateDict().keys), ["mask", "W_query.weight", "W_key.weight", "W_value.weight"])
@@ -156,7 +105,7 @@ final class ModuleFileTests: XCTestCase {
 
         let without = CausalAttentionWithoutBuffers(dIn: 3, dOut: 2, contextLength: 6, dropout: 0)
         let withoutInfo = try group("ca_without_buffer_pth")
-        let r2 = try without.loadStateDict(load(Fixtures.url("buffers/ca_without_buffer.pth")))
+        let r2 = try without.loadStateDict(load(BuffersFixture.url("ca_without_buffer.pth")))
         XCTAssertEqual(r2, IncompatibleKeys())
         XCTAssertEqual(Array(without.stateDict().keys), ["W_query.weight", "W_key.weight", "W_value.weight"])
         try assertTensor(without.mask, withoutInfo["new_instance_mask_after_load"], "plain mask after load")
@@ -169,7 +118,7 @@ final class ModuleFileTests: XCTestCase {
     /// A failed load changes nothing.
     func testBuffersNotebookStrictLoadErrorsAreTorchs() throws {
         let errors = try XCTUnwrap(buffers["strict_load_errors"] as? [String: String])
-        let withFile = Fixtures.url("buffers/ca_with_buffer.pth"), withoutFile = Fixtures.url("buffers/ca_without_buffer.pth")
+        let withFile = BuffersFixture.url("ca_with_buffer.pth"), withoutFile = BuffersFixture.url("ca_without_buffer.pth")
         let cases: [(Module, URL, String)] = [
             (CausalAttentionWithoutBuffers(dIn: 3, dOut: 2, contextLength: 6, dropout: 0), withFile,
              "with_buffer_file_into_without_buffers_module"),
@@ -210,7 +159,7 @@ final class ModuleFileTests: XCTestCase {
         with.mask[with.mask == 1.0] = 2.0
         let url = dir.appendingPathComponent("ca_with_buffer.pth")
         try save(with.stateDict(), to: url)
-        let ours = try XCTUnwrap(load(url).tensorDict), torchs = try XCTUnwrap(load(Fixtures.url("buffers/ca_with_buffer.pth")).tensorDict)
+        let ours = try XCTUnwrap(load(url).tensorDict), torchs = try XCTUnwrap(load(BuffersFixture.url("ca_with_buffer.pth")).tensorDict)
         XCTAssertEqual(Array(ours.keys), Array(torchs.keys))
         for (k, t) in ours { XCTAssertEqual(bytes(t), bytes(torchs[k]!), "\(k): Ember's file equals PyTorch's") }
         let report = try PthInspectTool.run(url)

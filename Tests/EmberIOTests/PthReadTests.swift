@@ -1,5 +1,6 @@
 import EmberCore
 import EmberIO
+import EmberTestSupport
 import Foundation
 import XCTest
 
@@ -49,10 +50,10 @@ final class PthReadTests: XCTestCase {
 
     func testStateDictAndMetadataOfBufferFixture() throws {
         // buffers/expected.json → ca_with_buffer_pth: keys, mask values 2.0 above the diagonal, _metadata.
-        let expected = try Fixtures.json("buffers/expected.json")
+        let expected = try BuffersFixture.json()
         let spec = try XCTUnwrap(expected["ca_with_buffer_pth"] as? [String: Any])
         let loaded = try XCTUnwrap(spec["loaded"] as? [String: Any])
-        let checkpoint = try PthCheckpoint.load(contentsOf: Fixtures.url("buffers/ca_with_buffer.pth"))
+        let checkpoint = try PthCheckpoint.load(contentsOf: BuffersFixture.url("ca_with_buffer.pth"))
         XCTAssertEqual(checkpoint.format, .zip(prefix: "ca_with_buffer/"))
         let sd = try checkpoint.stateDict()
         XCTAssertEqual(Array(sd.keys), loaded["keys"] as? [String])
@@ -64,7 +65,7 @@ final class PthReadTests: XCTestCase {
         let meta = try XCTUnwrap(checkpoint.root.dict?.metadata)
         XCTAssertEqual(jsonish(meta) as? NSDictionary, spec["loaded_metadata"] as? NSDictionary)
         XCTAssertEqual(checkpoint.root.dict?.isOrdered, true)
-        let without = try PthCheckpoint.load(contentsOf: Fixtures.url("buffers/ca_without_buffer.pth"))
+        let without = try PthCheckpoint.load(contentsOf: BuffersFixture.url("ca_without_buffer.pth"))
         XCTAssertEqual(Array(try without.stateDict().keys), ["W_query.weight", "W_key.weight", "W_value.weight"])
     }
 

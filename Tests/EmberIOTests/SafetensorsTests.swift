@@ -1,5 +1,6 @@
 import EmberCore
 import EmberIO
+import EmberTestSupport
 import Foundation
 import OrderedCollections
 import XCTest
@@ -45,7 +46,7 @@ final class SafetensorsTests: XCTestCase {
     func testStateDictSafetensorsEqualsThePthStateDict() throws {
         // state_dict.safetensors is buffers/ca_with_buffer.pth converted: identical tensors.
         let st = try SafetensorsFile.load(contentsOf: Fixtures.url("safetensors/state_dict.safetensors"))
-        let pth = try PthCheckpoint.load(contentsOf: Fixtures.url("buffers/ca_with_buffer.pth")).stateDict()
+        let pth = try PthCheckpoint.load(contentsOf: BuffersFixture.url("ca_with_buffer.pth")).stateDict()
         XCTAssertEqual(Set(st.tensors.keys), Set(pth.keys))
         for (k, t) in pth { XCTAssertEqual(st.tensors[k]?.bytes, t.contiguousBytes(), k) }
     }

@@ -32,23 +32,6 @@ enum GPTFixture {
         }
         return jsonInts(try JSONSerialization.jsonObject(with: Data(contentsOf: url)))
     }
-
-    /// The shared folder (`EMBER_SHARED`, else `<repo>/../shared`), for files too large to copy.
-    static func sharedURL(_ relative: String) throws -> URL {
-        let base: URL
-        if let env = ProcessInfo.processInfo.environment["EMBER_SHARED"] {
-            base = URL(fileURLWithPath: env)
-        } else {
-            // Tests/EmberLLMTests/<file>.swift -> repo root -> ../shared
-            base = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-        }
-        let url = base.appendingPathComponent(relative)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("shared file \(relative) not found under \(base.path); set EMBER_SHARED")
-        }
-        return url
-    }
 }
 
 func jsonDoubles(_ any: Any?) -> [Double] { (any as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan } }

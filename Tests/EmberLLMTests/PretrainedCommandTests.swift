@@ -1,6 +1,7 @@
 import EmberCore
 import EmberIO
 import EmberLLM
+import EmberTestSupport
 import Foundation
 import XCTest
 
@@ -23,7 +24,7 @@ final class PretrainedCommandTests: XCTestCase {
     }
 
     func testGenerateFromAModelDirectoryPrintsTheBooksSampledText() throws {
-        let dir = try GPTFixture.sharedURL("fixtures/hf-gpt2/model")
+        let dir = try SharedFolder.file("fixtures/hf-gpt2/model")
         // finetune/expected.json weight_loading: torch.manual_seed(123); generate(top_k=25, temperature=1.4), 15 tokens.
         let expected = "Every effort moves you abundantly rise\u{FFFD} rocky tollCombataiiWW Uri1993orm xx dupl cpukay"
         let r = try run(["generate", "--model", dir.path, "--max-new-tokens", "15", "--ignore-eos"])
@@ -35,7 +36,7 @@ final class PretrainedCommandTests: XCTestCase {
     }
 
     func testEvalExportAndTheirErrors() throws {
-        let dir = try GPTFixture.sharedURL("fixtures/hf-gpt2/model")
+        let dir = try SharedFolder.file("fixtures/hf-gpt2/model")
         let model = try GPTModel.fromPretrained(dir)
         let text = try TrainingText.theVerdict()
         let expected = try evaluateLosses(model: model, text: text, tokenizer: .gpt2(), contextLength: 64, batchSize: 2)

@@ -1,6 +1,7 @@
 import EmberCore
 import EmberLLM
 import EmberNN
+import EmberTestSupport
 import Foundation
 import XCTest
 
@@ -14,11 +15,11 @@ final class PretrainedGenerationTests: XCTestCase {
     }
 
     static func fixture() throws -> Case {
-        let expectedURL = try GPTFixture.sharedURL("fixtures/finetune/expected.json")
+        let expectedURL = try SharedFolder.file("fixtures/finetune/expected.json")
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: expectedURL)) as? [String: Any])
         let section = jsonObject(root["weight_loading"])
         // The book's assign(): tok_emb and out_head two Parameters with equal values (not tied).
-        let model = try GPTModel.fromPretrained(try GPTFixture.sharedURL("fixtures/hf-gpt2/model"), tieWeights: false)
+        let model = try GPTModel.fromPretrained(try SharedFolder.file("fixtures/hf-gpt2/model"), tieWeights: false)
         return Case(model: model, section: section)
     }
 

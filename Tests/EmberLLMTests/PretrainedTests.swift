@@ -1,10 +1,11 @@
 import EmberCore
 import EmberIO
-@testable import EmberLLM
 import EmberNN
+import EmberTestSupport
 import Foundation
 import OrderedCollections
 import XCTest
+@testable import EmberLLM
 
 /// Pretrained GPT-2 weights (book chapter 5.5): the presets and parameter counts (case C34), the
 /// Hugging Face → book mapping checked against transformers' logits (fixtures hf-gpt2 and finetune,
@@ -82,7 +83,7 @@ final class PretrainedTests: XCTestCase {
     func testEveryMappedTensorIsBitExact() throws {
         // The mapping is pure data movement: sha256 of the book-layout tensors equal PyTorch's
         // (hf-gpt2 expected.json `mapping.mapped_tensors`, shared fixture: 13 MB).
-        let dir = try GPTFixture.sharedURL("fixtures/hf-gpt2/model")
+        let dir = try SharedFolder.file("fixtures/hf-gpt2/model")
         let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.deletingLastPathComponent().appendingPathComponent("expected.json"))) as? [String: Any])
         let mapped = jsonObject(jsonObject(expected["mapping"])["mapped_tensors"])
         let model = try GPTModel.fromPretrained(dir, tieWeights: false)
@@ -96,7 +97,7 @@ final class PretrainedTests: XCTestCase {
     }
 
     func testSavePretrainedDirectoryMatchesBookLogitsAndGreedyIds() throws {
-        let dir = try GPTFixture.sharedURL("fixtures/hf-gpt2/model")
+        let dir = try SharedFolder.file("fixtures/hf-gpt2/model")
         let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.deletingLastPathComponent().appendingPathComponent("expected.json"))) as? [String: Any])
         let model = try GPTModel.fromPretrained(dir)
         XCTAssertEqual(model.config, GPTConfig(vocabSize: 50257, contextLength: 64, embDim: 64, nHeads: 4, nLayers: 2, dropRate: 0, qkvBias: true))

@@ -1,38 +1,17 @@
+import EmberLLM
+import EmberNN
+import EmberTestSupport
 import Foundation
 import XCTest
 @testable import EmberCore
-import EmberLLM
-import EmberNN
 
 /// Issue #7 item 3: the chapter-5 training loop on vulkan:0. Rule: weights and dropout masks are drawn
 /// by the CPU generator on every device, so the same seed gives the same run on `.cpu` and `.vulkan(0)`
 /// up to float32 rounding (different summation orders in matmul and reductions): losses agree to a
 /// relative 1e-4. Skips with the reason when there is no Vulkan device (fails when `CI` is set); any
 /// validation-layer message fails the test.
-final class TrainingVulkanTests: XCTestCase {
-    let vk: Device = .vulkan(0)
-
-    override func setUpWithError() throws {
-        setenv("EMBER_VULKAN_VALIDATION", "1", 0)
-        if let reason = Device.vulkan(0).unavailableReason {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                XCTFail("CI needs a Vulkan device (lavapipe from mesa-vulkan-drivers): \(reason)")
-            }
-            throw XCTSkip("vulkan:0 is unavailable: \(reason)")
-        }
-    }
-
-    override func invokeTest() {
-        do { try withErrorCapture { super.invokeTest() } } catch { XCTFail("unexpected error: \(error)") }
-    }
-
-    override func tearDown() {
-        if Device.vulkan(0).isAvailable {
-            VulkanRuntime.synchronize()
-            XCTAssertEqual(VulkanRuntime.validationMessageCount, 0,
-                           "validation layer: \(VulkanRuntime.lastValidationMessage ?? "")")
-        }
-    }
+final class TrainingVulkanTests: VulkanTestCase {
+    override var seedBeforeEachTest: UInt64? { nil }
 
     /// The tiny preset (GPT-2 vocabulary, emb_dim 64, 2 layers, 2 heads, context 64, dropout 0.1).
     static var settings: TrainingSettings { TrainCommandTests.settings(epochs: 1) }

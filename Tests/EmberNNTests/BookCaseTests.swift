@@ -1,5 +1,6 @@
 import EmberCore
 import EmberNN
+import EmberTestSupport
 import Foundation
 import XCTest
 
@@ -72,30 +73,6 @@ final class SelfAttentionV2: Module {
         return softmax(scores / Double(keys.shape[1]).squareRoot(), dim: -1)
     }
     func callAsFunction(_ x: Tensor) -> Tensor { weights(x).matmul(W_value(x)) }
-}
-
-/// Book §3.5.3 `CausalAttention` with a registered `mask` buffer.
-final class CausalAttention: Module {
-    @Child var W_query: Linear
-    @Child var W_key: Linear
-    @Child var W_value: Linear
-    @Child var dropout: Dropout
-    @Buffer var mask: Tensor            // moves with to(device), saved in stateDict()
-    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
-        W_query = Linear(dIn, dOut, bias: qkvBias)
-        W_key = Linear(dIn, dOut, bias: qkvBias)
-        W_value = Linear(dIn, dOut, bias: qkvBias)
-        dropout = Dropout(p)
-        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
-    }
-    func callAsFunction(_ x: Tensor) -> Tensor {          // x: [batch, numTokens, dIn]
-        let numTokens = x.shape[1]
-        let keys = W_key(x), queries = W_query(x), values = W_value(x)
-        let scores = queries.matmul(keys.transpose(1, 2))   // [batch, numTokens, numTokens]
-        scores.maskedFill_(mask.bool()[..<numTokens, ..<numTokens], -Double.infinity)
-        let weights = dropout(softmax(scores / Double(keys.shape[2]).squareRoot(), dim: -1))
-        return weights.matmul(values)                       // [batch, numTokens, dOut]
-    }
 }
 
 /// Book §3.6.2 `MultiHeadAttention`, line for line.

@@ -1,5 +1,6 @@
 import EmberCore
 import EmberNN
+import EmberTestSupport
 import Foundation
 import XCTest
 

@@ -1,4 +1,5 @@
 import EmberIO
+import EmberTestSupport
 import Foundation
 import OrderedCollections
 import XCTest
@@ -30,32 +31,7 @@ final class DeviceStateProbe: Module {
 /// onto vulkan:0 with the same values. Rule: values on vulkan:0 equal the CPU's exactly (moves are
 /// byte copies). Skips with the reason when there is no Vulkan device (fails when `CI` is set); any
 /// validation-layer message fails the test.
-final class ModuleVulkanTests: XCTestCase {
-    let vk: Device = .vulkan(0)
-
-    override func setUpWithError() throws {
-        setenv("EMBER_VULKAN_VALIDATION", "1", 0)
-        if let reason = Device.vulkan(0).unavailableReason {
-            if ProcessInfo.processInfo.environment["CI"] != nil {
-                XCTFail("CI needs a Vulkan device (lavapipe from mesa-vulkan-drivers): \(reason)")
-            }
-            throw XCTSkip("vulkan:0 is unavailable: \(reason)")
-        }
-        manualSeed(123)
-    }
-
-    override func invokeTest() {
-        do { try withErrorCapture { super.invokeTest() } } catch { XCTFail("unexpected error: \(error)") }
-    }
-
-    override func tearDown() {
-        if Device.vulkan(0).isAvailable {
-            VulkanRuntime.synchronize()
-            XCTAssertEqual(VulkanRuntime.validationMessageCount, 0,
-                           "validation layer: \(VulkanRuntime.lastValidationMessage ?? "")")
-        }
-    }
-
+final class ModuleVulkanTests: VulkanTestCase {
     /// Asserts `t` is on `device` and holds exactly `expected`.
     func assertValues(_ t: Tensor?, _ expected: [Float], on device: Device, _ what: String,
                       file: StaticString = #filePath, line: UInt = #line) {

@@ -1,4 +1,5 @@
 import CEmberKernels
+import EmberTestSupport
 import Foundation
 import OrderedCollections
 import XCTest
@@ -288,8 +289,8 @@ final class OptimizerTests: XCTestCase {
     /// recipe AdamW(lr 4e-4, wd 0.1), 2 steps on the book's appendix-A network): the same keys in the
     /// same order, the same Python types, float32 0-d `step` = 2 and moment shapes.
     func testCheckpointOptimizerLayoutMatchesSharedFixture() throws {
-        let url = sharedFixturesURL().appendingPathComponent("pth/expected.json")
-        guard let data = try? Data(contentsOf: url) else { throw XCTSkip("shared fixture \(url.path) absent") }
+        let url = try SharedFolder.file("fixtures/pth/expected.json")
+        let data = try Data(contentsOf: url)
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         let file = try XCTUnwrap((root["files"] as? [String: Any])?["checkpoint.pth"] as? [String: Any])
         let tensors = try XCTUnwrap(file["tensors"] as? [String: [String: Any]])
@@ -499,13 +500,3 @@ final class OptimizerTests: XCTestCase {
     }
 }
 
-/// The shared fixtures folder for files too large to copy: `$EMBER_SHARED/fixtures`, else `shared/fixtures`
-/// beside the repository root (located from this file).
-func sharedFixturesURL() -> URL {
-    if let env = ProcessInfo.processInfo.environment["EMBER_SHARED"] {
-        return URL(fileURLWithPath: env).appendingPathComponent("fixtures")
-    }
-    var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-    for _ in 0..<3 { url.deleteLastPathComponent() }   // Tests/EmberNNTests/X.swift -> repo root
-    return url.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-}

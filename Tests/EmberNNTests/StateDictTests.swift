@@ -1,5 +1,6 @@
 import EmberCore
 import EmberNN
+import EmberTestSupport
 import Foundation
 import OrderedCollections
 import XCTest
@@ -8,60 +9,9 @@ import XCTest
 // written by torch 2.13: rasbt/LLMs-from-scratch ch03/03_understanding-buffers) and PyTorch's
 // `Module.load_state_dict` rules. The .pth files themselves are read in EmberIOTests.
 
-/// The notebook's first class: `mask` is a plain attribute (neither moved nor saved).
-final class CausalAttentionWithoutBuffers: Module {
-    @Child var W_query: Linear
-    @Child var W_key: Linear
-    @Child var W_value: Linear
-    @Child var dropout: Dropout
-    var mask: Tensor
-    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
-        W_query = Linear(dIn, dOut, bias: qkvBias)
-        W_key = Linear(dIn, dOut, bias: qkvBias)
-        W_value = Linear(dIn, dOut, bias: qkvBias)
-        dropout = Dropout(p)
-        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
-    }
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let numTokens = x.shape[1]
-        let keys = W_key(x), queries = W_query(x), values = W_value(x)
-        let scores = queries.matmul(keys.transpose(1, 2))
-        scores.maskedFill_(mask.bool()[..<numTokens, ..<numTokens], -Double.infinity)
-        return dropout(softmax(scores / Double(keys.shape[2]).squareRoot(), dim: -1)).matmul(values)
-    }
-}
-
-/// The notebook's `CausalAttentionWithBuffer` is the book's CausalAttention (BookCaseTests), but
-/// error messages name the class, so it gets its own name here.
-final class CausalAttentionWithBuffer: Module {
-    @Child var W_query: Linear
-    @Child var W_key: Linear
-    @Child var W_value: Linear
-    @Child var dropout: Dropout
-    @Buffer var mask: Tensor
-    init(dIn: Int, dOut: Int, contextLength: Int, dropout p: Double, qkvBias: Bool = false) {
-        W_query = Linear(dIn, dOut, bias: qkvBias)
-        W_key = Linear(dIn, dOut, bias: qkvBias)
-        W_value = Linear(dIn, dOut, bias: qkvBias)
-        dropout = Dropout(p)
-        mask = Tensor.ones([contextLength, contextLength]).triu(diagonal: 1)
-    }
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let numTokens = x.shape[1]
-        let keys = W_key(x), queries = W_query(x), values = W_value(x)
-        let scores = queries.matmul(keys.transpose(1, 2))
-        scores.maskedFill_(mask.bool()[..<numTokens, ..<numTokens], -Double.infinity)
-        return dropout(softmax(scores / Double(keys.shape[2]).squareRoot(), dim: -1)).matmul(values)
-    }
-}
-
-/// Reads Fixtures/buffers/expected.json.
+/// Reads the buffers fixture's expected.json (EmberTestSupport's Fixtures/buffers).
 enum BufferFixture {
-    static func json() throws -> [String: Any] {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
-            .appendingPathComponent("buffers/expected.json")
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-    }
+    static func json() throws -> [String: Any] { try BuffersFixture.json() }
     static func tensor(_ any: Any?) throws -> (shape: [Int], values: [Double]) {
         let d = try XCTUnwrap(any as? [String: Any])
         return (try XCTUnwrap(d["shape"] as? [Int]), try XCTUnwrap(d["values"] as? [Double]))

@@ -7,7 +7,7 @@ import Foundation
 /// Python reader that accepts only `torch.load(weights_only=True)`'s globals; not in this repository):
 /// `{"tensors": {name: {dtype, shape, stride, storage_offset, requires_grad, sha256}}, "other": …}`,
 /// same structure, key order, `json.dumps(indent=1)` layout and Python float repr, so the two can be
-/// compared byte for byte. ``tree(contentsOf:)`` is the human-readable listing.
+/// compared byte for byte. ``InspectListing`` is the human-readable listing.
 public enum PthInspector {
     /// The pth_inspect.py JSON for `url` (`.safetensors` by extension, else `.pth`).
     /// - Parameter maxNodes: refuse (``EmberIOError/Kind/limitExceeded``) when expanding memo-shared
@@ -33,32 +33,6 @@ public enum PthInspector {
             out = try describe(checkpoint.root, level: 0, budget: &budget)
         }
         return out + "\n"
-    }
-
-    /// A listing: one line per tensor (path, dtype, shape, bytes), then totals.
-    public static func tree(contentsOf url: URL) throws -> String {
-        var rows: [(String, String, [Int], Int, ObjectIdentifier?)] = []
-        if url.pathExtension == "safetensors" {
-            for t in try SafetensorsFile.load(contentsOf: url).tensors.values {
-                rows.append((t.name, t.elementType.torchName, t.shape, t.bytes.count, nil))
-            }
-        } else {
-            for (path, t) in try PthCheckpoint.load(contentsOf: url).tensors() {
-                rows.append((path.isEmpty ? "<tensor>" : String(path.dropFirst()), "\(t.dtype.rawValue)", t.shape,
-                             t.elementCount * t.dtype.itemSize, ObjectIdentifier(t.storage)))
-            }
-        }
-        let width = rows.map(\.0.count).max() ?? 0
-        var lines = rows.map { row in
-            row.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + row.1.padding(toLength: 9, withPad: " ", startingAt: 0)
-                + "  " + "\(row.2)".padding(toLength: 16, withPad: " ", startingAt: 0) + "  \(row.3) B"
-        }
-        let elements = rows.reduce(0) { $0 + $1.2.reduce(1, *) }
-        let bytes = rows.reduce(0) { $0 + $1.3 }
-        let storages = Set(rows.compactMap(\.4)).count
-        lines.append("total: \(rows.count) tensors, \(elements) elements, \(bytes) bytes"
-                     + (storages > 0 && storages < rows.count ? " (\(storages) storages: some tensors share memory)" : ""))
-        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Values printed when shared containers are expanded, computed once per container (saturating at `limit + 1`).
