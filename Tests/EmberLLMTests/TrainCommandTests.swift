@@ -89,25 +89,25 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(outcome, .interrupted)
         XCTAssertTrue(run.isInterrupted)
         XCTAssertEqual(run.epochsCompleted, 1)
-        XCTAssertEqual(run.stepsInEpoch, 3)
-        XCTAssertEqual(run.globalStep, 7)                // 5 steps of epoch 1, then 3 of epoch 2
+        XCTAssertEqual(run.stepsInEpoch, 2)
+        XCTAssertEqual(run.globalStep, 6)                // 5 steps of epoch 1, then 2 of epoch 2
         try run.writeOutputs(to: dir)
         let path = dir.appendingPathComponent(TrainingRun.checkpointFileName).path
         let saved = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: path))
         XCTAssertEqual(saved.epoch, 1)
-        XCTAssertEqual(saved.stepsInEpoch, 3)
+        XCTAssertEqual(saved.stepsInEpoch, 2)
         XCTAssertNotNil(saved.epochRNGState)
 
         manualSeed(999)                                  // resume must restore both generator states
         let resumed = try TrainingRun(text: Self.text, resumingFrom: saved, path: path, tokenizer: .gpt2())
-        XCTAssertEqual(resumed.stepsInEpoch, 3)
+        XCTAssertEqual(resumed.stepsInEpoch, 2)
         lines += try Self.finish(resumed)
         XCTAssertEqual(resumed.history, full.history)
         XCTAssertEqual(lines, fullLines)
         XCTAssertEqual(resumed.model.out_head.weight.toFloats(), full.model.out_head.weight.toFloats())
         XCTAssertNil(resumed.checkpoint().stepsInEpoch)  // an epoch boundary again
 
-        // The interrupted run itself continues the same way in-process.
+        // The interrupted run itself continues the same way in-process (the generator used in between).
         _ = try Self.finish(run)
         XCTAssertEqual(run.history, full.history)
         XCTAssertEqual(run.model.out_head.weight.toFloats(), full.model.out_head.weight.toFloats())

@@ -52,6 +52,9 @@ public final class TrainingRun {
     /// The global generator when the current epoch began (nil at an epoch boundary): the loader's
     /// order of a part-way epoch is drawn again from it.
     private var epochStartRNG: GeneratorState?
+    /// The global generator where a part-way epoch stopped (nil otherwise): the epoch continues from
+    /// it even if the generator was used in between.
+    private var stoppedRNG: GeneratorState?
 
     private var sessionSteps = 0, sessionTokens = 0
     private var sessionStart: ContinuousClock.Instant?
@@ -130,6 +133,7 @@ public final class TrainingRun {
             }
             stepsInEpoch = steps
             epochStartRNG = start
+            stoppedRNG = rng
             isInterrupted = true
         }
         loop.restore(globalStep: step, seen: tokens, history: log)
@@ -165,7 +169,7 @@ public final class TrainingRun {
         let generator = Generator.default
         // A part-way epoch draws its order again from the epoch's first state, skips the batches
         // trained, then takes up the generator where the last step left it.
-        let current = generator.getState()
+        let current = stoppedRNG ?? generator.getState()
         let epochStart = epochStartRNG ?? current
         epochStartRNG = epochStart
         let skipping = stepsInEpoch
@@ -188,11 +192,13 @@ public final class TrainingRun {
             // Stopped before this call's first step: only the loader's draws happened; undo them.
             if stepsInEpoch == skipping { try! generator.setState(current) }
             if stepsInEpoch == 0 { epochStartRNG = nil }
+            stoppedRNG = stepsInEpoch > 0 ? generator.getState() : nil
             return .interrupted
         }
         isInterrupted = false
         stepsInEpoch = 0
         epochStartRNG = nil
+        stoppedRNG = nil
         try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: settings.startContext, log: log)
         epochsCompleted += 1
         return .completed
@@ -203,7 +209,7 @@ public final class TrainingRun {
     public func checkpoint() -> TrainingCheckpoint {
         TrainingCheckpoint(modelState: .stateDict(model.stateDict()), optimizerState: optimizer.stateDict(),
                            epoch: epochsCompleted, globalStep: globalStep, tokensSeen: tokensSeen,
-                           rngState: Generator.default.getState(), config: settings.config, settings: settings,
+                           rngState: stoppedRNG ?? Generator.default.getState(), config: settings.config, settings: settings,
                            log: history, stepsInEpoch: stepsInEpoch > 0 ? stepsInEpoch : nil,
                            epochRNGState: stepsInEpoch > 0 ? epochStartRNG : nil)
     }
