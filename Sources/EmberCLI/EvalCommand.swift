@@ -21,11 +21,11 @@ struct EvalCommand: ParsableCommand {
     var source: ModelSourceOptions
     @Option(help: "UTF-8 text to evaluate on (default: the book's bundled the-verdict.txt).")
     var data: String?
-    @Option(help: "Fraction of the characters in the training split (default 0.9).")
+    @Option(help: "Fraction of the characters in the training split.")
     var trainRatio = 0.9
-    @Option(help: "Windows per batch (default 2).")
+    @Option(help: "Windows per batch.")
     var batchSize = 2
-    @Option(help: "Where to run the model: cpu or vulkan:0 (default cpu).")
+    @Option(help: "Where to run the model: cpu or vulkan:0.")
     var device = "cpu"
 
     @OptionGroup(title: "Model (for checkpoints without a saved config)")

@@ -31,13 +31,13 @@ struct GenerateCommand: ParsableCommand {
     var topP = 1.0
     @Option(help: "Repetition penalty (Hugging Face's): > 1 makes tokens already in the text less likely (1: none).")
     var repetitionPenalty = 1.0
-    @Option(help: "Stop before this token id (default 50256, GPT-2's <|endoftext|>).")
+    @Option(help: "Stop before this token id (50256: GPT-2's <|endoftext|>).")
     var eosId = 50256
     @Flag(help: "Never stop early: generate --max-new-tokens tokens even past --eos-id.")
     var ignoreEos = false
     @Option(help: "torch.manual_seed before sampling.")
     var seed = 123
-    @Option(help: "Where to run the model: cpu or vulkan:0 (default cpu).")
+    @Option(help: "Where to run the model: cpu or vulkan:0.")
     var device = "cpu"
     @Option(help: "Weight dtype for generation: f32, bf16 or f16 (16-bit weights, float32 arithmetic).")
     var dtype = "f32"

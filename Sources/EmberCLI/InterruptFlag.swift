@@ -1,7 +1,7 @@
 import Foundation
 
-/// Ctrl-C as a flag: the first SIGINT asks the run to stop after the current step (nothing half
-/// written: checkpoints are only written between epochs, atomically); a second one exits at once.
+/// Ctrl-C as a flag: the first SIGINT asks the run to stop after the current step and save there
+/// (between steps, atomically: nothing half written); a second one exits at once, unsaved.
 ///
 /// A plain C signal handler rather than a dispatch signal source: on Linux those read a signalfd and
 /// can miss a signal delivered to one of the compute threads.
@@ -14,7 +14,7 @@ final class InterruptFlag: Sendable {
             // Only async-signal-safe calls here: a counter, write(2) and _exit.
             interruptCount += 1
             if interruptCount > 1 { _exit(130) }
-            let note: StaticString = "\nStopping after this step (Ctrl-C again to quit at once)...\n"
+            let note: StaticString = "\nStopping after this step to save (Ctrl-C again to quit at once, unsaved)...\n"
             _ = write(STDERR_FILENO, note.utf8Start, note.utf8CodeUnitCount)
         }
     }

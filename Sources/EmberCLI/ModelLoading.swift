@@ -12,7 +12,7 @@ struct ModelSourceOptions: ParsableArguments {
         "Pretrained weights: a Hugging Face Hub id (openai-community/gpt2), a GPT-2 size (gpt2-small … gpt2-xl), a model directory, or a .safetensors/.pth/.bin file.",
         discussion: "A Hub id is downloaded into the Hugging Face cache on first use (see `ember download`)."))
     var model: String?
-    @Option(help: "Hub branch, tag or commit for --model (default main).")
+    @Option(help: "Hub branch, tag or commit for --model.")
     var revision = "main"
 
     func validate() throws {

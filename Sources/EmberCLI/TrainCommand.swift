@@ -3,19 +3,22 @@ import Ember
 import Foundation
 
 /// `ember train`: the book's chapter-5 pretraining (ch. 5.2) on a text file (default: the bundled
-/// "The Verdict"), with a checkpoint, log and loss plot written after every epoch and `--resume`.
+/// "The Verdict"), with a log and loss plot written after every epoch, a checkpoint at the end, on
+/// Ctrl-C and every `--save-every` epochs, and `--resume`.
 ///
 /// Without options it is the book's run: `GPT_CONFIG_124M` with `context_length` 256, AdamW
 /// (lr 0.0004, weight decay 0.1), 10 epochs of batch 2, seed 123, `eval_freq` 5, `eval_iter` 5.
-/// Ctrl-C stops after the current step; the last complete checkpoint stays intact.
+/// Ctrl-C stops after the current step and saves the run there (part-way through an epoch: `--resume`
+/// continues it at the next batch, as the uninterrupted run would have).
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Pretrain a GPT model as the book's chapter 5 does.",
         discussion: """
-        Writes into --output after every epoch: \(TrainingRun.checkpointFileName) ({"model_state_dict", \
-        "optimizer_state_dict"} as the book saves it, plus Ember's keys for --resume), \(TrainingRun.logFileName) \
-        and \(TrainingRun.plotFileName). Ctrl-C stops cleanly; the last complete epoch's files stay intact.
+        Writes into --output \(TrainingRun.logFileName) and \(TrainingRun.plotFileName) after every epoch, and \
+        \(TrainingRun.checkpointFileName) ({"model_state_dict", "optimizer_state_dict"} as the book saves it, plus \
+        Ember's keys for --resume; 1.95 GB for GPT-2 small) at the end, on Ctrl-C and every --save-every epochs. \
+        Ctrl-C stops after the current step and saves there; --resume continues from that step.
         """)
 
     @Option(help: "UTF-8 text to train on (default: the book's bundled the-verdict.txt).")
@@ -40,15 +43,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Prompt of the sample printed after each epoch (default \"Every effort moves you\").")
     var startContext: String?
 
-    @Option(help: "Where to train: cpu or vulkan:0 (default cpu). Weights and dropout masks are drawn on the CPU, so a seed gives the same run on every device up to float32 rounding.")
+    @Option(help: "Where to train: cpu or vulkan:0. Weights and dropout masks are drawn on the CPU, so a seed gives the same run on every device up to float32 rounding.")
     var device = "cpu"
 
     @Option(help: "Folder for the checkpoint, log and plot.")
     var output = "out"
     @Option(help: "Continue from a checkpoint written by `ember train` (settings come from it).")
     var resume: String?
+    @Option(help: "Also write the checkpoint after every N-th epoch (default: only at the end and on Ctrl-C).")
+    var saveEvery: Int?
 
     func validate() throws {
+        if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1, got \(saveEvery)") }
         // A resumed run is the saved run: other settings would silently disagree with the saved optimizer.
         if resume != nil {
             let given = [("--lr", lr != nil), ("--weight-decay", weightDecay != nil), ("--batch-size", batchSize != nil),
@@ -96,7 +102,8 @@ struct TrainCommand: ParsableCommand {
         return s
     }
 
-    /// Runs the remaining epochs, writing the outputs after each; Ctrl-C stops between steps.
+    /// Runs the remaining epochs, writing the log and plot after each and the checkpoint as
+    /// ``TrainingRun/isCheckpointDue(every:)`` says; Ctrl-C stops between steps and saves there.
     func train(_ run: TrainingRun, into directory: URL) throws {
         let interrupt = InterruptFlag()
         interrupt.install()
@@ -108,13 +115,11 @@ struct TrainCommand: ParsableCommand {
             console.endProgress()
             if outcome == .interrupted {
                 let checkpoint = directory.appendingPathComponent(TrainingRun.checkpointFileName).path
-                let hint = FileManager.default.fileExists(atPath: checkpoint)
-                    ? "The last complete checkpoint, \(checkpoint), is intact; continue with `ember train --resume \(checkpoint)`."
-                    : "No epoch was completed, so no checkpoint was written."
-                FileHandle.standardError.write(Data("Interrupted during epoch \(run.epochsCompleted + 1), which is not saved. \(hint)\n".utf8))
+                try run.writeOutputs(to: directory)
+                FileHandle.standardError.write(Data("Interrupted during epoch \(run.epochsCompleted + 1) after \(run.stepsInEpoch) of its \(run.trainLoader.count) steps; saved \(checkpoint) there. Continue with `ember train --resume \(checkpoint)`.\n".utf8))
                 throw ExitCode(130)
             }
-            try run.writeOutputs(to: directory)
+            try run.writeOutputs(to: directory, includingCheckpoint: run.isCheckpointDue(every: saveEvery))
         }
         print(String(format: "Training completed in %.2f minutes.", Date().timeIntervalSince(started) / 60))
         print("Wrote \(directory.appendingPathComponent(TrainingRun.checkpointFileName).path), \(TrainingRun.logFileName) and \(TrainingRun.plotFileName)")

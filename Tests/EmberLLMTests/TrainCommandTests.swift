@@ -72,25 +72,69 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(resumed.model.out_head.weight.toFloats(), full.model.out_head.weight.toFloats())
     }
 
-    /// Rule (issue item 3, Ctrl-C): a stop request part-way through an epoch leaves the last complete
-    /// checkpoint byte for byte, and the interrupted state cannot be written.
-    func testInterruptedEpochKeepsLastCheckpoint() throws {
+    /// Rule (issue 12 item 10, Ctrl-C): a stop request part-way through an epoch saves the run there;
+    /// resumed from that checkpoint, the run finishes with the uninterrupted run's losses, lines and
+    /// weights bit for bit (the epoch's order drawn again, the trained batches skipped).
+    func testInterruptedEpochSavesAndResumesExactly() throws {
+        let full = try TrainingRun(text: Self.text, settings: Self.settings(epochs: 3), tokenizer: .gpt2())
+        let fullLines = try Self.finish(full)
+
         let dir = try CheckpointTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = try TrainingRun(text: Self.text, settings: Self.settings(epochs: 3), tokenizer: .gpt2())
-        XCTAssertEqual(try run.runEpoch(log: { _ in }), .completed)
-        try run.writeOutputs(to: dir)
-        let files = [TrainingRun.checkpointFileName, TrainingRun.logFileName, TrainingRun.plotFileName]
-        let before = try files.map { try Data(contentsOf: dir.appendingPathComponent($0)) }
+        var lines: [String] = []
+        XCTAssertEqual(try run.runEpoch(log: { lines.append($0) }), .completed)
         var asked = 0
-        let outcome = try run.runEpoch(log: { _ in }, shouldStop: { asked += 1; return asked > 3 })
+        let outcome = try run.runEpoch(log: { lines.append($0) }, shouldStop: { asked += 1; return asked > 3 })
         XCTAssertEqual(outcome, .interrupted)
         XCTAssertTrue(run.isInterrupted)
         XCTAssertEqual(run.epochsCompleted, 1)
+        XCTAssertEqual(run.stepsInEpoch, 2)
         XCTAssertEqual(run.globalStep, 6)                // 5 steps of epoch 1, then 2 of epoch 2
-        XCTAssertThrowsError(try run.writeOutputs(to: dir))
-        XCTAssertEqual(try files.map { try Data(contentsOf: dir.appendingPathComponent($0)) }, before)
-        XCTAssertEqual(try TrainingCheckpoint.load(contentsOf: dir.appendingPathComponent(files[0])).epoch, 1)
+        try run.writeOutputs(to: dir)
+        let path = dir.appendingPathComponent(TrainingRun.checkpointFileName).path
+        let saved = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(saved.epoch, 1)
+        XCTAssertEqual(saved.stepsInEpoch, 2)
+        XCTAssertNotNil(saved.epochRNGState)
+
+        manualSeed(999)                                  // resume must restore both generator states
+        let resumed = try TrainingRun(text: Self.text, resumingFrom: saved, path: path, tokenizer: .gpt2())
+        XCTAssertEqual(resumed.stepsInEpoch, 2)
+        lines += try Self.finish(resumed)
+        XCTAssertEqual(resumed.history, full.history)
+        XCTAssertEqual(lines, fullLines)
+        XCTAssertEqual(resumed.model.out_head.weight.toFloats(), full.model.out_head.weight.toFloats())
+        XCTAssertNil(resumed.checkpoint().stepsInEpoch)  // an epoch boundary again
+
+        // The interrupted run itself continues the same way in-process (the generator used in between).
+        _ = try Self.finish(run)
+        XCTAssertEqual(run.history, full.history)
+        XCTAssertEqual(run.model.out_head.weight.toFloats(), full.model.out_head.weight.toFloats())
+    }
+
+    /// Rule (issue 12 item 10): with `--save-every 2`, 5 epochs write the checkpoint after epochs 2 and 4
+    /// and at the end only, while the log follows every epoch (the loop `ember train` runs).
+    func testSaveEveryWritesTheCheckpointOnSchedule() throws {
+        let dir = try CheckpointTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try TrainingRun(text: Self.text, settings: Self.settings(epochs: 5), tokenizer: .gpt2())
+        let checkpoint = dir.appendingPathComponent(TrainingRun.checkpointFileName)
+        var savedEpochs: [Int?] = [], loggedEpochs: [Int?] = []
+        while !run.isFinished {
+            XCTAssertEqual(try run.runEpoch(log: { _ in }), .completed)
+            try run.writeOutputs(to: dir, includingCheckpoint: run.isCheckpointDue(every: 2))
+            savedEpochs.append(FileManager.default.fileExists(atPath: checkpoint.path) ? try TrainingCheckpoint.load(contentsOf: checkpoint).epoch : nil)
+            let log = try JSONDecoder().decode(TrainingLog.self, from: Data(contentsOf: dir.appendingPathComponent(TrainingRun.logFileName)))
+            loggedEpochs.append(log.epochs.last)
+        }
+        XCTAssertEqual(savedEpochs, [nil, 2, 2, 4, 5])
+        XCTAssertEqual(loggedEpochs, [1, 2, 3, 4, 5])
+        // Without --save-every: only the end.
+        let once = try TrainingRun(text: Self.text, settings: Self.settings(epochs: 3), tokenizer: .gpt2())
+        var due: [Bool] = []
+        while !once.isFinished { _ = try once.runEpoch(log: { _ in }); due.append(once.isCheckpointDue(every: nil)) }
+        XCTAssertEqual(due, [false, false, true])
     }
 
     /// Rule (issue item 3): bad data files are messages naming the file.
@@ -303,24 +347,31 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(cpuOnly.err.contains("the 'attention' example runs on the CPU only; --device applies to: buffers"), cpuOnly.err)
     }
 
-    /// Rule (issue item 3): Ctrl-C (SIGINT) stops `ember train` with status 130 and leaves the last
-    /// complete checkpoint loadable.
-    func testBinaryCtrlCKeepsLastCheckpoint() throws {
+    /// Rule (issue item 3, issue 12 item 10): Ctrl-C (SIGINT) stops `ember train` with status 130 and
+    /// saves the run where it stopped (the checkpoint is written on Ctrl-C, not after every epoch).
+    func testBinaryCtrlCSavesTheRun() throws {
         let dir = try CheckpointTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data.txt")
         try Data(Self.text.utf8).write(to: data)
         let out = dir.appendingPathComponent("out")
+        let log = out.appendingPathComponent(TrainingRun.logFileName)
         let checkpoint = out.appendingPathComponent(TrainingRun.checkpointFileName)
+        var checkpointBeforeInterrupt = true
         let result = try Self.runEmber(["train", "--preset", "tiny", "--data", data.path, "--epochs", "1000", "--output", out.path]) { p in
             let deadline = Date().addingTimeInterval(120)
-            while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline && p.isRunning { usleep(50_000) }
+            while !FileManager.default.fileExists(atPath: log.path) && Date() < deadline && p.isRunning { usleep(50_000) }
+            checkpointBeforeInterrupt = FileManager.default.fileExists(atPath: checkpoint.path)
             kill(p.processIdentifier, SIGINT)
         }
         XCTAssertEqual(result.status, 130, result.err)
+        XCTAssertFalse(checkpointBeforeInterrupt, "the checkpoint is not written after every epoch")
         XCTAssertTrue(result.err.contains("Interrupted during epoch"), result.err)
         let saved = try TrainingCheckpoint.load(contentsOf: checkpoint)
         XCTAssertGreaterThanOrEqual(saved.epoch ?? 0, 1)
-        XCTAssertEqual(saved.log?.epochs.last, saved.epoch)
+        XCTAssertTrue(result.err.contains("Interrupted during epoch \((saved.epoch ?? 0) + 1) after \(saved.stepsInEpoch ?? 0) of its 5 steps"), result.err)
+        let bad = try Self.runEmber(["train", "--save-every", "0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("--save-every must be at least 1"), bad.err)
     }
 }

@@ -69,7 +69,9 @@ public struct InspectListing {
                 rows.append(.tensor(name: t.name, dtype: t.elementType.torchName, shape: t.shape, bytes: t.bytes.count, note: ""))
             }
         } else {
-            var options = PthLoadOptions()
+            // Mapped (torch.load(mmap=True)): the listing reads the pickle and the zip directory, never
+            // the tensors' bytes, so a 2 GB checkpoint is listed without paging it in.
+            var options = PthLoadOptions(mmap: true)
             options.keepUnsupported = true // list a complex64 tensor instead of refusing the whole file
             let checkpoint = try PthCheckpoint.load(contentsOf: url, options: options)
             let format: String

@@ -6,6 +6,9 @@
 /// ```swift
 /// let cfg = GPTConfig.gpt2Small124M.with(contextLength: 256)   // the book's chapter-5 config
 /// ```
+/// The named configs (``gpt2Small124M``, ``tiny``, ``gpt2(_:)``, …) and their name lookups are in
+/// `GPTConfig+Presets.swift`.
+///
 /// Source: *Build a Large Language Model From Scratch*, ch. 4 (`GPT_CONFIG_124M`) and exercise 4.2.
 public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
     /// Vocabulary size (`vocab_size`): rows of `tok_emb` and outputs of `out_head`.
@@ -49,25 +52,18 @@ public struct GPTConfig: Codable, Equatable, Hashable, Sendable {
                   dropRate: dropRate ?? self.dropRate, qkvBias: qkvBias ?? self.qkvBias)
     }
 
-    /// `GPT_CONFIG_124M`: 50257, 1024, 768, 12 heads, 12 layers, dropout 0.1, no qkv bias.
-    public static let gpt2Small124M = GPTConfig(vocabSize: 50257, contextLength: 1024, embDim: 768,
-                                                nHeads: 12, nLayers: 12, dropRate: 0.1, qkvBias: false)
-    /// GPT-2 medium (355M): emb 1024, 24 layers, 16 heads (exercise 4.2, ch. 5 `model_configs`).
-    public static let gpt2Medium355M = gpt2Small124M.with(embDim: 1024, nHeads: 16, nLayers: 24)
-    /// GPT-2 large (774M): emb 1280, 36 layers, 20 heads.
-    public static let gpt2Large774M = gpt2Small124M.with(embDim: 1280, nHeads: 20, nLayers: 36)
-    /// GPT-2 XL (1558M): emb 1600, 48 layers, 25 heads.
-    public static let gpt2XL1558M = gpt2Small124M.with(embDim: 1600, nHeads: 25, nLayers: 48)
-
-    /// The preset for a model name of the book's chapter 5 (`"gpt2-small (124M)"`, …, or the
-    /// short `"gpt2-small"`, `"124M"`); nil for an unknown name.
-    public static func preset(named name: String) -> GPTConfig? {
-        switch name.lowercased() {
-        case "gpt2-small (124m)", "gpt2-small", "gpt2", "124m": return gpt2Small124M
-        case "gpt2-medium (355m)", "gpt2-medium", "355m": return gpt2Medium355M
-        case "gpt2-large (774m)", "gpt2-large", "774m": return gpt2Large774M
-        case "gpt2-xl (1558m)", "gpt2-xl", "1558m": return gpt2XL1558M
-        default: return nil
-        }
+    /// `sum(p.numel() for p in model.parameters())` of an untied ``GPTModel`` with this config, computed
+    /// from the sizes (no model is built): the book prints 163,009,536 for `GPT_CONFIG_124M` (chapter 4.6).
+    public var parameterCount: Int {
+        let e = embDim, ff = 4 * embDim
+        let attention = 3 * e * e + (qkvBias ? 3 * e : 0) + e * e + e      // W_query/W_key/W_value, out_proj
+        let feedForward = e * ff + ff + ff * e + e                          // layers.0, layers.2
+        let norms = 2 * 2 * e                                               // norm1, norm2: scale, shift
+        let block = attention + feedForward + norms
+        return vocabSize * e + contextLength * e + nLayers * block + 2 * e + vocabSize * e
     }
+
+    /// ``parameterCount`` less the output head (`out_head` tied to `tok_emb`, as OpenAI's GPT-2):
+    /// the book's "Number of trainable parameters considering weight tying: 124,412,160".
+    public var parameterCountWithWeightTying: Int { parameterCount - vocabSize * embDim }
 }

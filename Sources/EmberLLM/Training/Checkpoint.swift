@@ -16,9 +16,13 @@ import Foundation
 /// | `config` | the model config with the book's keys (`vocab_size`, …, `qkv_bias`) |
 /// | `train_settings` | hyper-parameters (``TrainingSettings``, snake-case keys) |
 /// | `train_log` | ``TrainingLog`` so far (`train_losses`, `val_losses`, `tokens_seen`, `steps`, `epochs`) |
+/// | `steps_in_epoch` | only when saved part-way through an epoch (Ctrl-C): its batches already trained (int) |
+/// | `epoch_rng_state` | with `steps_in_epoch`: the global generator when that epoch began (as `rng_state`) |
 ///
-/// Resuming restores all of these at an epoch boundary, where the data loader's next iteration
-/// starts from the restored generator, so the resumed run repeats the uninterrupted run's draws.
+/// Resuming restores all of these. At an epoch boundary the data loader's next iteration starts from
+/// the restored generator; part-way, the epoch's order is drawn again from `epoch_rng_state`, the
+/// trained batches are skipped and the generator continues from `rng_state` — either way the resumed
+/// run repeats the uninterrupted run's draws.
 public struct TrainingCheckpoint: Sendable {
     /// The model's state dict (`.dict` of `.tensor`).
     public var modelState: StateValue
@@ -38,11 +42,16 @@ public struct TrainingCheckpoint: Sendable {
     public var settings: TrainingSettings?
     /// The evaluations so far.
     public var log: TrainingLog?
+    /// Batches of epoch `epoch + 1` already trained, when saved part-way through it.
+    public var stepsInEpoch: Int?
+    /// The global generator when that part-way epoch began.
+    public var epochRNGState: GeneratorState?
 
     /// A checkpoint of the given parts.
     public init(modelState: StateValue, optimizerState: StateValue? = nil, epoch: Int? = nil, globalStep: Int? = nil,
                 tokensSeen: Int? = nil, rngState: GeneratorState? = nil, config: GPTConfig? = nil,
-                settings: TrainingSettings? = nil, log: TrainingLog? = nil) {
+                settings: TrainingSettings? = nil, log: TrainingLog? = nil, stepsInEpoch: Int? = nil,
+                epochRNGState: GeneratorState? = nil) {
         self.modelState = modelState
         self.optimizerState = optimizerState
         self.epoch = epoch
@@ -52,6 +61,8 @@ public struct TrainingCheckpoint: Sendable {
         self.config = config
         self.settings = settings
         self.log = log
+        self.stepsInEpoch = stepsInEpoch
+        self.epochRNGState = epochRNGState
     }
 
     /// The object `torch.save` writes: the keys of the table above, in that order (absent parts left out).
@@ -71,6 +82,11 @@ public struct TrainingCheckpoint: Sendable {
             d.append(("train_settings", .dict(s)))
         }
         if let log { d.append(("train_log", Self.plain(log))) }
+        if let stepsInEpoch { d.append(("steps_in_epoch", .int(stepsInEpoch))) }
+        if let epochRNGState {
+            let bytes = epochRNGState.bytes
+            d.append(("epoch_rng_state", .tensor(Tensor(array: bytes, shape: [bytes.count]))))
+        }
         return .dict(.init(uniqueKeysWithValues: d))
     }
 
@@ -83,13 +99,19 @@ public struct TrainingCheckpoint: Sendable {
 
     /// Reads a checkpoint: Ember's (all keys), the book's (`model_state_dict` and
     /// `optimizer_state_dict` only), or a bare model state dict (`torch.save(model.state_dict())`).
+    ///
+    /// The file is memory-mapped (`torch.load(path, mmap=True)`): its tensors borrow the mapping, so
+    /// only what a caller reads is paged in (`ember generate` touches the weights, never the
+    /// optimizer state, 2/3 of the file). The mapping is copy-on-write: training the loaded tensors
+    /// in place never changes the file, and a checkpoint saved over it (a new file, renamed) leaves
+    /// the mapping valid.
     /// - Throws: ``TrainingError/invalidCheckpoint(path:reason:)`` for a missing, unreadable or
     ///   malformed file or Ember key.
     public static func load(contentsOf url: URL) throws(TrainingError) -> TrainingCheckpoint {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw .invalidCheckpoint(path: path, reason: "no such file") }
         let value: StateValue
-        do { value = try EmberIO.load(url, mapLocation: .cpu) } catch {
+        do { value = try EmberIO.load(url, mapLocation: .cpu, mmap: true) } catch {
             throw .invalidCheckpoint(path: path, reason: "\(error)")
         }
         return try TrainingCheckpoint(value, path: path)
@@ -115,12 +137,16 @@ public struct TrainingCheckpoint: Sendable {
         epoch = try int("epoch")
         globalStep = try int("global_step")
         tokensSeen = try int("tokens_seen")
-        if let v = value["rng_state"] {
-            guard let t = v.tensor, t.dtype == .uint8, t.ndim == 1 else { throw bad("'rng_state' is not a uint8 vector") }
-            do { rngState = try GeneratorState(bytes: t.toArray(UInt8.self)) } catch {
-                throw bad("'rng_state' is not a generator state: \(error)")
+        func generatorState(_ key: String) throws(TrainingError) -> GeneratorState? {
+            guard let v = value[key] else { return nil }
+            guard let t = v.tensor, t.dtype == .uint8, t.ndim == 1 else { throw bad("'\(key)' is not a uint8 vector") }
+            do { return try GeneratorState(bytes: t.toArray(UInt8.self)) } catch {
+                throw bad("'\(key)' is not a generator state: \(error)")
             }
         }
+        rngState = try generatorState("rng_state")
+        stepsInEpoch = try int("steps_in_epoch")
+        epochRNGState = try generatorState("epoch_rng_state")
         if let v = value["config"] { config = try Self.decode(GPTConfig.self, v, key: "config", bad) }
         if var v = value["train_settings"]?.dict {
             // The model config is stored once, under "config".

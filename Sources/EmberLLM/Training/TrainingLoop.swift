@@ -108,15 +108,24 @@ public final class TrainingLoop<Model: Module & UnaryLayer> {
     ///   - epoch: the epoch, from 0 (logged as `epoch + 1`).
     ///   - log: receives the evaluation lines.
     ///   - shouldStop: asked before every step; true ends the epoch there.
+    ///   - skipping: batches of this epoch already trained (an epoch continued part-way): the loader
+    ///     still draws its order, then these batches are passed over and, before the first step, the
+    ///     global generator is set to `generatorAfterSkip` (where the last trained step left it).
     ///   - afterStep: called after every step (and its evaluation).
     /// - Returns: false when `shouldStop` ended the epoch early.
     @discardableResult
     public func trainEpoch<D1: Dataset, D2: Dataset>(_ epoch: Int, trainLoader: DataLoader<D1>, valLoader: DataLoader<D2>,
                                                      log: (String) -> Void = { print($0) }, shouldStop: () -> Bool = { false },
+                                                     skipping: Int = 0, generatorAfterSkip: GeneratorState? = nil,
                                                      afterStep: (Step) -> Void = { _ in }) -> Bool {
         model.train()
-        var stepInEpoch = 0
+        var stepInEpoch = 0, skipped = skipping == 0
         for (inputs, targets) in trainLoader {
+            if stepInEpoch < skipping {
+                stepInEpoch += 1
+                continue
+            }
+            if !skipped { restore(generatorAfterSkip); skipped = true }
             if shouldStop() { return false }
             optimizer.zeroGrad()
             let loss = lossBatch(inputs, targets)
@@ -129,7 +138,13 @@ public final class TrainingLoop<Model: Module & UnaryLayer> {
             if globalStep % evalFreq == 0 { evaluateAndLog(epoch: epoch, trainLoader: trainLoader, valLoader: valLoader, log: log) }
             afterStep(Step(stepInEpoch: stepInEpoch, globalStep: globalStep, seen: batchSeen, loss: loss))
         }
+        if !skipped { restore(generatorAfterSkip) }
         return true
+    }
+
+    /// Sets the global generator to `state` (a state `getState()` returned, which is always valid).
+    private func restore(_ state: GeneratorState?) {
+        if let state { try! Generator.default.setState(state) }
     }
 
     /// The book's evaluation block: ``evaluateModel(_:trainLoader:valLoader:evalIter:lossBatch:)``

@@ -42,8 +42,19 @@ public final class TrainingRun {
     public var tokensSeen: Int { loop.seen }
     /// Every evaluation so far.
     public var history: TrainingLog { loop.history }
-    /// True once an epoch was stopped part-way: the state is then between checkpoints and is not saved.
+    /// True while an epoch is stopped part-way (``stepsInEpoch`` of its batches trained, or none): the
+    /// state is still a checkpoint — ``writeOutputs(to:includingCheckpoint:)`` saves it and the next
+    /// ``runEpoch(log:progress:shouldStop:)`` (or a run resumed from it) trains the rest of the epoch,
+    /// as the uninterrupted run would have.
     public private(set) var isInterrupted = false
+    /// Batches of the current epoch already trained (0 at an epoch boundary).
+    public private(set) var stepsInEpoch = 0
+    /// The global generator when the current epoch began (nil at an epoch boundary): the loader's
+    /// order of a part-way epoch is drawn again from it.
+    private var epochStartRNG: GeneratorState?
+    /// The global generator where a part-way epoch stopped (nil otherwise): the epoch continues from
+    /// it even if the generator was used in between.
+    private var stoppedRNG: GeneratorState?
 
     private var sessionSteps = 0, sessionTokens = 0
     private var sessionStart: ContinuousClock.Instant?
@@ -89,10 +100,12 @@ public final class TrainingRun {
                             evalIter: settings.evalIter)
     }
 
-    /// Continues the run saved in `checkpoint` (written by ``writeOutputs(to:)`` after an epoch):
+    /// Continues the run saved in `checkpoint` (written by ``writeOutputs(to:includingCheckpoint:)`` after an epoch or on Ctrl-C):
     /// builds it as ``init(text:settings:tokenizer:)`` with the saved settings, then restores the
     /// weights, the optimizer, the global generator, the counters and the log. Trained on the same
     /// text, the remaining epochs then give the uninterrupted run's losses exactly.
+    /// A checkpoint written part-way through an epoch (`steps_in_epoch`, `epoch_rng_state`) continues
+    /// that epoch at its next batch.
     /// - Parameters:
     ///   - numEpochs: the run's new total (nil keeps the saved one).
     ///   - path: the checkpoint's file name, for messages.
@@ -114,6 +127,15 @@ public final class TrainingRun {
             throw .invalidCheckpoint(path: path, reason: "bad 'rng_state': \(error)")
         }
         epochsCompleted = epoch
+        if let steps = checkpoint.stepsInEpoch, steps > 0 {
+            guard let start = checkpoint.epochRNGState, steps < trainLoader.count else {
+                throw .invalidCheckpoint(path: path, reason: "'steps_in_epoch' \(steps) needs 'epoch_rng_state' and fewer steps than the \(trainLoader.count) of an epoch")
+            }
+            stepsInEpoch = steps
+            epochStartRNG = start
+            stoppedRNG = rng
+            isInterrupted = true
+        }
         loop.restore(globalStep: step, seen: tokens, history: log)
     }
 
@@ -125,7 +147,7 @@ public final class TrainingRun {
         /// The epoch ran to its end and printed its sample.
         case completed
         /// `shouldStop` returned true before the epoch began (nothing changed) or part-way
-        /// (``isInterrupted`` is then set).
+        /// (``isInterrupted`` is then set; the next call continues the epoch).
         case interrupted
     }
 
@@ -139,15 +161,24 @@ public final class TrainingRun {
     /// - Throws: what the tokenizer throws while printing the sample.
     public func runEpoch(log: (String) -> Void = { print($0) }, progress: (TrainingProgress) -> Void = { _ in },
                          shouldStop: () -> Bool = { false }) throws -> EpochOutcome {
-        precondition(!isInterrupted, "TrainingRun: an interrupted run cannot continue; resume from its last checkpoint")
         guard !isFinished else { return .completed }
         if shouldStop() { return .interrupted }
         let start = sessionStart ?? ContinuousClock.now
         sessionStart = start
         let epoch = epochsCompleted
+        let generator = Generator.default
+        // A part-way epoch draws its order again from the epoch's first state, skips the batches
+        // trained, then takes up the generator where the last step left it.
+        let current = stoppedRNG ?? generator.getState()
+        let epochStart = epochStartRNG ?? current
+        epochStartRNG = epochStart
+        let skipping = stepsInEpoch
+        if skipping > 0 { try! generator.setState(epochStart) }   // a state getState() returned is valid
         // `for (inputs, targets) in train_loader`: iterating draws the base seed and the order.
         let completed = loop.trainEpoch(epoch, trainLoader: trainLoader, valLoader: valLoader, log: log,
-                                        shouldStop: shouldStop) { step in
+                                        shouldStop: shouldStop, skipping: skipping,
+                                        generatorAfterSkip: skipping > 0 ? current : nil) { step in
+            stepsInEpoch = step.stepInEpoch
             sessionSteps += 1
             sessionTokens += step.seen
             let elapsed = start.duration(to: .now)
@@ -156,19 +187,38 @@ public final class TrainingRun {
                                       sessionTokens: sessionTokens, sessionSteps: sessionSteps,
                                       elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
         }
-        if !completed { isInterrupted = true; return .interrupted }
+        if !completed {
+            isInterrupted = true
+            // Stopped before this call's first step: only the loader's draws happened; undo them.
+            if stepsInEpoch == skipping { try! generator.setState(current) }
+            if stepsInEpoch == 0 { epochStartRNG = nil }
+            stoppedRNG = stepsInEpoch > 0 ? generator.getState() : nil
+            return .interrupted
+        }
+        isInterrupted = false
+        stepsInEpoch = 0
+        epochStartRNG = nil
+        stoppedRNG = nil
         try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: settings.startContext, log: log)
         epochsCompleted += 1
         return .completed
     }
 
-    /// The run's state now (call between epochs): weights, optimizer, global generator, counters,
-    /// settings and log (see ``TrainingCheckpoint``).
+    /// The run's state now (between epochs, or between steps of an interrupted one): weights,
+    /// optimizer, global generator, counters, settings and log (see ``TrainingCheckpoint``).
     public func checkpoint() -> TrainingCheckpoint {
         TrainingCheckpoint(modelState: .stateDict(model.stateDict()), optimizerState: optimizer.stateDict(),
                            epoch: epochsCompleted, globalStep: globalStep, tokensSeen: tokensSeen,
-                           rngState: Generator.default.getState(), config: settings.config, settings: settings,
-                           log: history)
+                           rngState: stoppedRNG ?? Generator.default.getState(), config: settings.config, settings: settings,
+                           log: history, stepsInEpoch: stepsInEpoch > 0 ? stepsInEpoch : nil,
+                           epochRNGState: stepsInEpoch > 0 ? epochStartRNG : nil)
+    }
+
+    /// Whether `ember train` writes the checkpoint now, at the end of epoch ``epochsCompleted``: after
+    /// the last epoch, and after every `saveEvery`-th one when given (nil: only at the end). Ctrl-C
+    /// saves too, wherever it stops.
+    public func isCheckpointDue(every saveEvery: Int?) -> Bool {
+        isFinished || saveEvery.map { $0 > 0 && epochsCompleted % $0 == 0 } == true
     }
 
     /// The checkpoint's file name in the output folder (the book's `model_and_optimizer.pth`).
@@ -178,15 +228,14 @@ public final class TrainingRun {
     /// The loss plot's file name (``LossPlot`` SVG).
     public static let plotFileName = "loss-plot.svg"
 
-    /// Writes ``checkpoint()`` (`model_and_optimizer.pth`), the log (`training-log.json`, ``TrainingLog``
+    /// Writes ``checkpoint()`` (`model_and_optimizer.pth`, unless `includingCheckpoint` is false: it
+    /// is the big one, about 1.95 GB for GPT-2 small), the log (`training-log.json`, ``TrainingLog``
     /// as JSON) and the loss plot (`loss-plot.svg`) into `directory`, creating it. Each file is written
     /// to a temporary file and renamed, so an interruption leaves the previous version whole.
-    /// - Throws: ``TrainingError/invalidSetting(_:)`` after an interrupted epoch (its state is not a
-    ///   checkpoint); the file system's errors.
-    public func writeOutputs(to directory: URL) throws {
-        guard !isInterrupted else { throw TrainingError.invalidSetting("an interrupted epoch is not saved; the last checkpoint stays as it was") }
+    /// - Throws: the file system's errors.
+    public func writeOutputs(to directory: URL, includingCheckpoint: Bool = true) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try checkpoint().save(to: directory.appendingPathComponent(Self.checkpointFileName))
+        if includingCheckpoint { try checkpoint().save(to: directory.appendingPathComponent(Self.checkpointFileName)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         // A diverged run's NaN losses must not make the log unwritable.

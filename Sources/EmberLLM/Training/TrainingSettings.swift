@@ -53,18 +53,6 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
 }
 
 extension GPTConfig {
-    /// A small model for quick runs and tests: GPT-2's vocabulary, `emb_dim` 64, 2 layers, 2 heads,
-    /// `context_length` 64, dropout 0.1 (about 6.5 M parameters, most in the embeddings).
-    public static let tiny = gpt2Small124M.with(contextLength: 64, embDim: 64, nHeads: 2, nLayers: 2)
-
-    /// The names `ember train --preset` accepts: ``preset(named:)``'s GPT-2 sizes plus `tiny`.
-    public static let trainingPresetNames = ["tiny", "gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl"]
-
-    /// ``tiny`` for `"tiny"`, else ``preset(named:)``.
-    public static func trainingPreset(named name: String) -> GPTConfig? {
-        name.lowercased() == "tiny" ? tiny : preset(named: name)
-    }
-
     /// Checks that a model of this config can be built and fed GPT-2 token ids.
     /// - Throws: ``TrainingError/invalidSetting(_:)`` naming the first bad value.
     public func validateForTraining() throws(TrainingError) {

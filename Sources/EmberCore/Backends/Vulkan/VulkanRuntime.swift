@@ -12,7 +12,7 @@ enum VulkanRuntime {
         #if canImport(CEmberVulkan)
         var err = [CChar](repeating: 0, count: 1024)
         let rc = ember_vk_init(&err, err.count)
-        return rc == 0 ? nil : String(cString: err)
+        return rc == 0 ? nil : nulTerminatedString(err)
         #else
         return "Ember was built without its Vulkan runtime"
         #endif
@@ -73,7 +73,7 @@ final class VulkanBuffer: @unchecked Sendable {
         #if canImport(CEmberVulkan)
         var err = [CChar](repeating: 0, count: 512)
         guard let h = ember_vk_buffer_create(byteCount, zeroed ? 1 : 0, &err, err.count) else {
-            _ = raiseError("vulkan:0 could not allocate \(byteCount) bytes: \(String(cString: err))")
+            _ = raiseError("vulkan:0 could not allocate \(byteCount) bytes: \(nulTerminatedString(err))")
             return nil
         }
         handle = h
@@ -88,4 +88,10 @@ final class VulkanBuffer: @unchecked Sendable {
         ember_vk_buffer_release(handle)
         #endif
     }
+}
+
+/// The UTF-8 text before the first NUL of a C error buffer the runtime filled (`String(cString:)` on
+/// an array is deprecated).
+private func nulTerminatedString(_ chars: [CChar]) -> String {
+    String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
