@@ -31,8 +31,9 @@ public final class GPTModel: Module, UnaryLayer {
     @Child public var trf_blocks: Sequential
     /// The last LayerNorm.
     @Child public var final_norm: GPTLayerNorm
-    /// Output projection `embDim → vocabSize`, no bias.
-    @Child public var out_head: Linear
+    /// Output projection `embDim → vocabSize`, no bias; any ``LinearLayer``: chapter 6 replaces it
+    /// by a `Linear(embDim, numClasses)`, appendix E wraps it in a `LinearWithLoRA`.
+    @Child public var out_head: any LinearLayer
     /// The configuration the model was built with.
     public let config: GPTConfig
     /// Tokens fed with `useCache: true` since the last ``resetKVCache()`` (the book's `current_pos`).

@@ -19,6 +19,9 @@ import EmberNN
 /// `torch.cat` per step, the buffers are allocated once at `contextLength` positions and filled in
 /// place (no O(n²) copying); the values computed are the same. The cache holds detached tensors:
 /// it is for inference (the book uses it under `torch.no_grad()`).
+///
+/// The four projections are `any LinearLayer`: a ``Linear`` as built, a `LinearWithLoRA` after
+/// `replaceLinearWithLoRA` (appendix E).
 public final class MultiHeadAttention: Module, UnaryLayer {
     /// Causal mask `[contextLength, contextLength]` float32, 1 above the diagonal (`triu(ones, 1)`).
     @Buffer public var mask: Tensor
@@ -30,13 +33,13 @@ public final class MultiHeadAttention: Module, UnaryLayer {
     /// Number of cached positions (the book's `ptr_current_pos`).
     public private(set) var ptrCurrentPos = 0
     /// Query projection `dIn → dOut`.
-    @Child public var W_query: Linear
+    @Child public var W_query: any LinearLayer
     /// Key projection `dIn → dOut`.
-    @Child public var W_key: Linear
+    @Child public var W_key: any LinearLayer
     /// Value projection `dIn → dOut`.
-    @Child public var W_value: Linear
+    @Child public var W_value: any LinearLayer
     /// Output projection `dOut → dOut` (with bias) combining the heads.
-    @Child public var out_proj: Linear
+    @Child public var out_proj: any LinearLayer
     /// Dropout on the attention weights.
     @Child public var dropout: Dropout
     /// Output size (all heads together).

@@ -64,6 +64,22 @@ open class Module {
         if case .parameter = slot.kind { slot.value = Parameter<Tensor?>.prepare(value) } else { slot.value = value }
     }
 
+    /// Replaces the child module `name` (declared with `@Child` or registered), as `setattr(module,
+    /// name, new)` does in PyTorch code such as the book's `replace_linear_with_lora` (appendix E).
+    /// The slot is shared with the property, so `att.W_query` reads the new module at once.
+    /// - Throws: ``EmberError`` (`AttributeError`-like `.type`) when there is no child `name`, or when
+    ///   the property's declared type cannot hold `module` (a `@Child var x: Linear` cannot take a
+    ///   `LinearWithLoRA`; declare it `any LinearLayer`). Nothing is changed then.
+    public func setChild(named name: String, _ module: Module) throws {
+        guard let slot = ownModuleSlots().first(where: { $0.name == name })?.slot else {
+            throw EmberError(.type, "'\(typeName)' object has no child module '\(name)'")
+        }
+        guard slot.accepts(module) else {
+            throw EmberError(.type, "cannot assign \(module.typeName) to \(typeName).\(name): the property's declared type does not accept it")
+        }
+        slot.value = module
+    }
+
     // MARK: - Reflection (no cache, so a reassigned property can never be stale)
 
     /// This module's own tensor slots in registration order: declared (superclass first), then

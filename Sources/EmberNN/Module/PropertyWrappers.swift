@@ -27,7 +27,14 @@ public final class TensorSlot: @unchecked Sendable {
 /// Shared storage of a registered child module.
 public final class ModuleSlot: @unchecked Sendable {
     public var value: Module?
-    init(_ value: Module?) { self.value = value }
+    /// Whether a module can be stored here: a `@Child var W_query: Linear` takes only `Linear`s (its
+    /// getter casts), a registered child (`registerModule`) any module. Checked by
+    /// ``Module/setChild(named:_:)`` so that a replacement can never make a typed property unreadable.
+    public let accepts: @Sendable (Module) -> Bool
+    init(_ value: Module?, accepts: @escaping @Sendable (Module) -> Bool = { _ in true }) {
+        self.value = value
+        self.accepts = accepts
+    }
 }
 
 /// A trained tensor of a module (`nn.Parameter`): listed by `parameters()`, saved in `stateDict()`,
@@ -107,7 +114,7 @@ extension Buffer {
 public struct Child<Value> {
     public let slot: ModuleSlot
     public init(wrappedValue: Value) {
-        slot = ModuleSlot(Child.asModule(wrappedValue))
+        slot = ModuleSlot(Child.asModule(wrappedValue), accepts: { $0 is Value })
     }
     public var wrappedValue: Value {
         get { slot.value as! Value }
