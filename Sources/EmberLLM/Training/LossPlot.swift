@@ -2,7 +2,8 @@ import Foundation
 
 /// The book's `plot_losses` (chapter 5.2) as a dependency-free SVG: training loss (solid) and
 /// validation loss (dash-dot) against epochs on the bottom axis, with a second "Tokens seen"
-/// axis on top; without epochs, tokens seen is the bottom axis.
+/// axis on top; without epochs, tokens seen is the bottom axis. With ``valueLabel`` and
+/// ``seenLabel`` it is chapter 6's `plot_values` (`label="accuracy"`, "Examples seen").
 ///
 /// ```swift
 /// let log = try trainModelSimple(...)
@@ -18,13 +19,20 @@ public struct LossPlot: Sendable {
     /// Bottom-axis positions (`torch.linspace(0, num_epochs, len(train_losses))`); nil plots
     /// against tokens seen only.
     public var epochsSeen: [Double]?
+    /// What is plotted, lower case (the book's `label`): "loss" (y axis "Loss", legend "Training loss") or "accuracy".
+    public var valueLabel: String
+    /// The seen-axis title: "Tokens seen" (chapter 5) or "Examples seen" (chapter 6).
+    public var seenLabel: String
 
     /// - Parameters: all arrays have one entry per evaluation (``TrainingLog``).
-    public init(trainLosses: [Double], valLosses: [Double], tokensSeen: [Int], epochsSeen: [Double]? = nil) {
+    public init(trainLosses: [Double], valLosses: [Double], tokensSeen: [Int], epochsSeen: [Double]? = nil,
+                valueLabel: String = "loss", seenLabel: String = "Tokens seen") {
         self.trainLosses = trainLosses
         self.valLosses = valLosses
         self.tokensSeen = tokensSeen
         self.epochsSeen = epochsSeen
+        self.valueLabel = valueLabel
+        self.seenLabel = seenLabel
     }
 
     /// A plot of `log`; with `numEpochs`, epochs on the bottom axis and tokens seen on top (the book's layout).
@@ -57,8 +65,8 @@ public struct LossPlot: Sendable {
             s += "<line x1=\"\(Self.fmt(left - 4))\" y1=\"\(Self.fmt(py(t)))\" x2=\"\(Self.fmt(left))\" y2=\"\(Self.fmt(py(t)))\" stroke=\"black\"/>"
             s += "<text x=\"\(Self.fmt(left - 6))\" y=\"\(Self.fmt(py(t) + 4))\" text-anchor=\"end\">\(Self.label(t))</text>\n"
         }
-        s += "<text x=\"\(Self.fmt(left + plotW / 2))\" y=\"\(Self.fmt(height - 8))\" text-anchor=\"middle\">\(epochsSeen == nil ? "Tokens seen" : "Epochs")</text>\n"
-        s += "<text transform=\"translate(14 \(Self.fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">Loss</text>\n"
+        s += "<text x=\"\(Self.fmt(left + plotW / 2))\" y=\"\(Self.fmt(height - 8))\" text-anchor=\"middle\">\(epochsSeen == nil ? seenLabel : "Epochs")</text>\n"
+        s += "<text transform=\"translate(14 \(Self.fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(valueLabel.prefix(1).uppercased() + valueLabel.dropFirst())</text>\n"
         if epochsSeen != nil, let first = tokensSeen.first, let last = tokensSeen.last {
             // ax2 = ax1.twiny(): tokens seen on top, over the same horizontal extent.
             let (tLo, tHi) = Self.range([Double(first), Double(last)])
@@ -67,14 +75,15 @@ public struct LossPlot: Sendable {
                 s += "<line x1=\"\(Self.fmt(x))\" y1=\"\(Self.fmt(top - 4))\" x2=\"\(Self.fmt(x))\" y2=\"\(Self.fmt(top))\" stroke=\"black\"/>"
                 s += "<text x=\"\(Self.fmt(x))\" y=\"\(Self.fmt(top - 7))\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
             }
-            s += "<text x=\"\(Self.fmt(left + plotW / 2))\" y=\"12\" text-anchor=\"middle\">Tokens seen</text>\n"
+            s += "<text x=\"\(Self.fmt(left + plotW / 2))\" y=\"12\" text-anchor=\"middle\">\(seenLabel)</text>\n"
         }
         s += line(trainLosses, "stroke=\"#1f77b4\"") + "\n"
         s += line(valLosses, "stroke=\"#ff7f0e\" stroke-dasharray=\"6 3 1.5 3\"") + "\n"
-        let lx = left + plotW - 130, ly = top + 8
-        s += "<rect x=\"\(Self.fmt(lx))\" y=\"\(Self.fmt(ly))\" width=\"122\" height=\"38\" fill=\"white\" stroke=\"#cccccc\"/>\n"
-        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 12))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 12))\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 16))\">Training loss</text>\n"
-        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 28))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 28))\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" stroke-dasharray=\"6 3 1.5 3\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 32))\">Validation loss</text>\n"
+        let legendW = Swift.max(122.0, 50 + 6.5 * Double(("Validation " + valueLabel).count))
+        let lx = left + plotW - legendW - 8, ly = top + 8
+        s += "<rect x=\"\(Self.fmt(lx))\" y=\"\(Self.fmt(ly))\" width=\"\(Self.fmt(legendW))\" height=\"38\" fill=\"white\" stroke=\"#cccccc\"/>\n"
+        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 12))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 12))\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 16))\">Training \(valueLabel)</text>\n"
+        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 28))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 28))\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" stroke-dasharray=\"6 3 1.5 3\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 32))\">Validation \(valueLabel)</text>\n"
         return s + "</svg>\n"
     }
 
