@@ -18,19 +18,23 @@ public struct LossPlot: Sendable {
     /// Bottom-axis positions (`torch.linspace(0, num_epochs, len(train_losses))`); nil plots
     /// against tokens seen only.
     public var epochsSeen: [Double]?
+    /// What is plotted, `plot_losses`' `label` (default "loss"): the legend says "Training <label>" and
+    /// "Validation <label>", the vertical axis the label capitalised (the DPO notebook plots "reward margins").
+    public var label: String
 
     /// - Parameters: all arrays have one entry per evaluation (``TrainingLog``).
-    public init(trainLosses: [Double], valLosses: [Double], tokensSeen: [Int], epochsSeen: [Double]? = nil) {
+    public init(trainLosses: [Double], valLosses: [Double], tokensSeen: [Int], epochsSeen: [Double]? = nil, label: String = "loss") {
         self.trainLosses = trainLosses
         self.valLosses = valLosses
         self.tokensSeen = tokensSeen
         self.epochsSeen = epochsSeen
+        self.label = label
     }
 
     /// A plot of `log`; with `numEpochs`, epochs on the bottom axis and tokens seen on top (the book's layout).
-    public init(_ log: TrainingLog, numEpochs: Int? = nil) {
+    public init(_ log: TrainingLog, numEpochs: Int? = nil, label: String = "loss") {
         self.init(trainLosses: log.trainLosses, valLosses: log.valLosses, tokensSeen: log.tokensSeen,
-                  epochsSeen: numEpochs.map { log.epochsSeen(numEpochs: $0) })
+                  epochsSeen: numEpochs.map { log.epochsSeen(numEpochs: $0) }, label: label)
     }
 
     /// The SVG document (`width` × `height` user units; the book's figure is 5 × 3 inches).
@@ -58,7 +62,7 @@ public struct LossPlot: Sendable {
             s += "<text x=\"\(Self.fmt(left - 6))\" y=\"\(Self.fmt(py(t) + 4))\" text-anchor=\"end\">\(Self.label(t))</text>\n"
         }
         s += "<text x=\"\(Self.fmt(left + plotW / 2))\" y=\"\(Self.fmt(height - 8))\" text-anchor=\"middle\">\(epochsSeen == nil ? "Tokens seen" : "Epochs")</text>\n"
-        s += "<text transform=\"translate(14 \(Self.fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">Loss</text>\n"
+        s += "<text transform=\"translate(14 \(Self.fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(label.prefix(1).uppercased() + label.dropFirst().lowercased())</text>\n"
         if epochsSeen != nil, let first = tokensSeen.first, let last = tokensSeen.last {
             // ax2 = ax1.twiny(): tokens seen on top, over the same horizontal extent.
             let (tLo, tHi) = Self.range([Double(first), Double(last)])
@@ -71,10 +75,11 @@ public struct LossPlot: Sendable {
         }
         s += line(trainLosses, "stroke=\"#1f77b4\"") + "\n"
         s += line(valLosses, "stroke=\"#ff7f0e\" stroke-dasharray=\"6 3 1.5 3\"") + "\n"
-        let lx = left + plotW - 130, ly = top + 8
-        s += "<rect x=\"\(Self.fmt(lx))\" y=\"\(Self.fmt(ly))\" width=\"122\" height=\"38\" fill=\"white\" stroke=\"#cccccc\"/>\n"
-        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 12))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 12))\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 16))\">Training loss</text>\n"
-        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 28))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 28))\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" stroke-dasharray=\"6 3 1.5 3\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 32))\">Validation loss</text>\n"
+        let legendWidth = 122 + 6 * Double(label.count - 4)   // 122 for "loss"
+        let lx = left + plotW - legendWidth - 8, ly = top + 8
+        s += "<rect x=\"\(Self.fmt(lx))\" y=\"\(Self.fmt(ly))\" width=\"\(Self.fmt(legendWidth))\" height=\"38\" fill=\"white\" stroke=\"#cccccc\"/>\n"
+        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 12))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 12))\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 16))\">Training \(label)</text>\n"
+        s += "<line x1=\"\(Self.fmt(lx + 6))\" y1=\"\(Self.fmt(ly + 28))\" x2=\"\(Self.fmt(lx + 30))\" y2=\"\(Self.fmt(ly + 28))\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" stroke-dasharray=\"6 3 1.5 3\"/><text x=\"\(Self.fmt(lx + 36))\" y=\"\(Self.fmt(ly + 32))\">Validation \(label)</text>\n"
         return s + "</svg>\n"
     }
 
