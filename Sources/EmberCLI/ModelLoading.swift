@@ -49,10 +49,11 @@ enum ModelLoading {
     }
 
     /// Pretrained weights by name: an existing path, else a GPT-2 size (`gpt2-medium`) or a Hub repo id,
-    /// downloaded (or found in the cache) with progress on standard error.
-    static func pretrained(_ name: String, revision: String) throws -> GPTModel {
+    /// downloaded (or found in the cache) with progress on standard error. `tieWeights` as
+    /// ``GPTModel/fromPretrained(_:config:dtype:tieWeights:dropRate:)`` (false: the book's two equal Parameters).
+    static func pretrained(_ name: String, revision: String, tieWeights: Bool? = nil) throws -> GPTModel {
         if FileManager.default.fileExists(atPath: name) {
-            return try loadPretrained(URL(fileURLWithPath: name))
+            return try loadPretrained(URL(fileURLWithPath: name), tieWeights: tieWeights)
         }
         let repoId = GPT2Size(named: name).map(\.hubRepoId) ?? name
         guard HubClient.looksLikeRepoId(repoId) else {
@@ -68,11 +69,11 @@ enum ModelLoading {
             throw DownloadError(description: error.description)
         }
         console.finish()
-        return try loadPretrained(directory)
+        return try loadPretrained(directory, tieWeights: tieWeights)
     }
 
-    static func loadPretrained(_ url: URL) throws -> GPTModel {
-        do { return try GPTModel.fromPretrained(url) } catch {
+    static func loadPretrained(_ url: URL, tieWeights: Bool? = nil) throws -> GPTModel {
+        do { return try GPTModel.fromPretrained(url, tieWeights: tieWeights) } catch {
             throw DownloadError(description: error.description)
         }
     }

@@ -1,7 +1,8 @@
 import EmberIO
+import EmberTestSupport
 import Foundation
 
-/// A model repository served in the Hugging Face Hub's URL layout by a ``HubTestServer``:
+/// A model repository served in the Hugging Face Hub's URL layout by a ``TestHTTPServer``:
 /// `GET /api/models/{repo}/revision/{rev}` (JSON `sha` + `siblings`), `HEAD`/`GET /{repo}/resolve/{rev}/{file}`
 /// (git files: 200 with `ETag` = git sha1; LFS files: 302 to `/cdn/{sha256}` with `X-Linked-Etag`,
 /// `X-Linked-Size`), `X-Repo-Commit` on every resolve answer, `X-Error-Code` on 404s, `Range` on the CDN.
@@ -46,9 +47,9 @@ struct FakeHub: Sendable {
     func file(_ name: String) -> File? { files.first { $0.0 == name }?.1 }
 
     /// Starts a server for this repository (it stops itself after `lifetime` seconds).
-    func start(lifetime: TimeInterval = 60) throws -> HubTestServer {
+    func start(lifetime: TimeInterval = 60) throws -> TestHTTPServer {
         let cutState = CutState()
-        return try HubTestServer(lifetime: lifetime) { request in self.answer(request, cut: cutState) }
+        return try TestHTTPServer(lifetime: lifetime) { request in self.answer(request, cut: cutState) }
     }
 
     private final class CutState: @unchecked Sendable {
@@ -57,23 +58,23 @@ struct FakeHub: Sendable {
         func takeFirst() -> Bool { lock.withLock { defer { done = true }; return !done } }
     }
 
-    private func answer(_ request: HubTestServer.Request, cut: CutState) -> HubTestServer.Response {
+    private func answer(_ request: TestHTTPServer.Request, cut: CutState) -> TestHTTPServer.Response {
         let port = request.headers["host"]?.split(separator: ":").last.map(String.init) ?? "80"
         let path = request.path.removingPercentEncoding ?? request.path
         if path.hasPrefix("/cdn/") { return cdn(String(path.dropFirst(5)), request, cut: cut) }
         if let token = requiredToken, request.headers["authorization"] != "Bearer \(token)" {
-            return HubTestServer.Response(status: 401, headers: [("X-Error-Message", "Invalid username or password.")])
+            return TestHTTPServer.Response(status: 401, headers: [("X-Error-Message", "Invalid username or password.")])
         }
         let listingPrefix = "/api/models/"
         if request.method == "GET" && path.hasPrefix(listingPrefix) {
             let rest = path.dropFirst(listingPrefix.count)
-            guard let r = rest.range(of: "/revision/") else { return HubTestServer.Response(status: 404) }
+            guard let r = rest.range(of: "/revision/") else { return TestHTTPServer.Response(status: 404) }
             guard rest[..<r.lowerBound] == repoId else { return notFound("RepoNotFound") }
             let revision = String(rest[r.upperBound...])
             guard revision == "main" || revision == commit else { return notFound("RevisionNotFound") }
             let siblings = files.map { ["rfilename": $0.0] }
             let json = try! JSONSerialization.data(withJSONObject: ["id": repoId, "sha": commit, "siblings": siblings])
-            return HubTestServer.Response(status: 200, headers: [("Content-Type", "application/json")], body: json)
+            return TestHTTPServer.Response(status: 200, headers: [("Content-Type", "application/json")], body: json)
         }
         guard path.hasPrefix("/\(repoId)/resolve/") else { return notFound("RepoNotFound") }
         let rest = path.dropFirst("/\(repoId)/resolve/".count)
@@ -87,33 +88,33 @@ struct FakeHub: Sendable {
             return r
         }
         if file.lfs {
-            return HubTestServer.Response(status: 302, headers: [
+            return TestHTTPServer.Response(status: 302, headers: [
                 ("Location", "http://\(cdnHost):\(port)/cdn/\(file.etag)"), ("X-Repo-Commit", commit),
                 ("X-Linked-Etag", "\"\(file.etag)\""), ("X-Linked-Size", String(file.bytes.count)),
                 ("ETag", "W/\"0000-some-other-etag\""),
             ])
         }
-        return HubTestServer.Response(status: 200, headers: [("X-Repo-Commit", commit), ("ETag", "\"\(file.etag)\"")], body: file.bytes)
+        return TestHTTPServer.Response(status: 200, headers: [("X-Repo-Commit", commit), ("ETag", "\"\(file.etag)\"")], body: file.bytes)
     }
 
-    private func cdn(_ etag: String, _ request: HubTestServer.Request, cut: CutState) -> HubTestServer.Response {
-        guard var bytes = files.first(where: { $0.1.etag == etag })?.1.bytes else { return HubTestServer.Response(status: 404) }
+    private func cdn(_ etag: String, _ request: TestHTTPServer.Request, cut: CutState) -> TestHTTPServer.Response {
+        guard var bytes = files.first(where: { $0.1.etag == etag })?.1.bytes else { return TestHTTPServer.Response(status: 404) }
         if corruptCDN { bytes[bytes.count / 2] ^= 0xFF }
         if let range = request.headers["range"], !ignoreRange {
             // bytes=START-
             guard range.hasPrefix("bytes="), range.hasSuffix("-"), let start = Int(range.dropFirst(6).dropLast()) else {
-                return HubTestServer.Response(status: 400)
+                return TestHTTPServer.Response(status: 400)
             }
-            guard start < bytes.count else { return HubTestServer.Response(status: 416, headers: [("Content-Range", "bytes */\(bytes.count)")]) }
-            return HubTestServer.Response(status: 206, headers: [("Content-Range", "bytes \(start)-\(bytes.count - 1)/\(bytes.count)")],
+            guard start < bytes.count else { return TestHTTPServer.Response(status: 416, headers: [("Content-Range", "bytes */\(bytes.count)")]) }
+            return TestHTTPServer.Response(status: 206, headers: [("Content-Range", "bytes \(start)-\(bytes.count - 1)/\(bytes.count)")],
                                           body: bytes[start...])
         }
-        var response = HubTestServer.Response(status: 200, body: bytes)
+        var response = TestHTTPServer.Response(status: 200, body: bytes)
         if let n = cutFirstTransferAfter, request.method == "GET", cut.takeFirst() { response.cutAfter = n }
         return response
     }
 
-    private func notFound(_ code: String) -> HubTestServer.Response {
-        HubTestServer.Response(status: 404, headers: [("X-Error-Code", code), ("X-Error-Message", "\(code) (fake hub)")])
+    private func notFound(_ code: String) -> TestHTTPServer.Response {
+        TestHTTPServer.Response(status: 404, headers: [("X-Error-Code", code), ("X-Error-Message", "\(code) (fake hub)")])
     }
 }

@@ -1,4 +1,5 @@
 @testable import EmberIO
+import EmberTestSupport
 import Foundation
 import XCTest
 
@@ -20,7 +21,7 @@ final class HubDownloadTests: XCTestCase {
     private var cache: URL { temp.appendingPathComponent("hub") }
     private var repoFolder: URL { cache.appendingPathComponent("models--tiny-org--tiny-gpt2") }
 
-    private func client(_ server: HubTestServer?, _ extra: [String: String] = [:]) -> HubClient {
+    private func client(_ server: TestHTTPServer?, _ extra: [String: String] = [:]) -> HubClient {
         var env = ["HOME": temp.path, "HF_HUB_CACHE": cache.path, "HF_ENDPOINT": server?.endpoint ?? "http://127.0.0.1:9"]
         env.merge(extra) { $1 }
         var client = HubClient(environment: env)
@@ -41,7 +42,7 @@ final class HubDownloadTests: XCTestCase {
         return nil
     }
 
-    private func resolveGets(_ server: HubTestServer) -> [HubTestServer.Request] {
+    private func resolveGets(_ server: TestHTTPServer) -> [TestHTTPServer.Request] {
         server.requests.filter { ($0.path.contains("/resolve/") || $0.path.hasPrefix("/cdn/")) }
     }
 

@@ -99,4 +99,20 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(orderCollate, orderDefault)
         XCTAssertEqual(Array(orderCollate.prefix(5)), [58, 20, 52, 99, 92])
     }
+
+    /// ``BatchLoader`` (a `collate_fn` returning any type, as the DPO notebook's dict) makes
+    /// ``DataLoader``'s draws: SEQ6's first epoch, batch sizes with `dropLast`, and the same generator
+    /// state afterwards.
+    func testBatchLoaderDrawsAsDataLoader() {
+        manualSeed(123)
+        let loader = BatchLoader(TokenListDataset(lists: (0..<100).map { [$0] }), batchSize: 7, shuffle: true, dropLast: true) { $0.map { $0[0] } }
+        XCTAssertEqual(loader.count, 14)
+        let batches = Array(loader)
+        XCTAssertEqual(batches.map(\.count), Array(repeating: 7, count: 14))
+        XCTAssertEqual(Array(batches.joined().prefix(10)), [58, 20, 52, 99, 92, 12, 91, 24, 39, 89])
+        let after = Tensor.rand([1]).toFloats()
+        manualSeed(123)
+        _ = Array(DataLoader(RangeDataset(count: 100), batchSize: 7, shuffle: true))
+        XCTAssertEqual(Tensor.rand([1]).toFloats(), after)
+    }
 }

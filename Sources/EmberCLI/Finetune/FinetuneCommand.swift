@@ -4,6 +4,6 @@ import ArgumentParser
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Finetune a GPT model as the book's chapters 6 and 7 do.",
-        subcommands: [FinetuneClassifyCommand.self])
+        abstract: "Finetune a GPT model as the book's chapters 6 and 7 (and its DPO bonus) do.",
+        subcommands: [FinetuneClassifyCommand.self, FinetuneDPOCommand.self])
 }

@@ -6,7 +6,7 @@ import Foundation
 enum UnaryOp: String {
     case neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, tanh, sigmoid, relu, geluTanh, geluErf
     case sin, cos, erf, square, reciprocal, floor, ceil, round, trunc, sign, logicalNot, bitwiseNot
-    case log2, log10, silu
+    case log2, log10, silu, logSigmoid
 
     /// Whether the result is floating even for integer inputs.
     var isFloatingFunction: Bool {
@@ -60,6 +60,13 @@ extension Tensor {
     public func tanh() -> Tensor { unary(.tanh, "TanhBackward0", saves: .output) { g, _, y in g * (1 - y * y) } }
     public func sigmoid() -> Tensor { unary(.sigmoid, "SigmoidBackward0", saves: .output) { g, _, y in g * y * (1 - y) } }
     public func silu() -> Tensor { unary(.silu, "SiluBackward0") { g, x, _ in let s = x.sigmoid(); return g * s * (1 + x * (1 - s)) } }
+    /// `F.logsigmoid` (`torch.nn.LogSigmoid`): `log(1 / (1 + exp(−x)))`, computed as PyTorch's CPU
+    /// kernel does, `min(x, 0) − log1p(exp(−|x|))`, so it never overflows; its gradient is
+    /// `sigmoid(−x)` (0.5 at 0, where a composition of `min` and `abs` would give a wrong subgradient).
+    /// Same shape and floating dtype as the input (integers give float32); `grad_fn` prints
+    /// `LogSigmoidBackward0`. Source: https://pytorch.org/docs/stable/generated/torch.nn.functional.logsigmoid.html;
+    /// the loss of the chapter-7 DPO notebook (`-F.logsigmoid(beta * logits)`).
+    public func logSigmoid() -> Tensor { unary(.logSigmoid, "LogSigmoidBackward0") { g, x, _ in g * (-x).sigmoid() } }
     public func relu() -> Tensor { unary(.relu, "ReluBackward0", saves: .output) { g, _, y in g * (y > 0).to(g.dtype) } }
     public func sin() -> Tensor { unary(.sin, "SinBackward0") { g, x, _ in g * x.cos() } }
     public func cos() -> Tensor { unary(.cos, "CosBackward0") { g, x, _ in -g * x.sin() } }

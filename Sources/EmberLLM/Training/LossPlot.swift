@@ -36,9 +36,9 @@ public struct LossPlot: Sendable {
     }
 
     /// A plot of `log`; with `numEpochs`, epochs on the bottom axis and tokens seen on top (the book's layout).
-    public init(_ log: TrainingLog, numEpochs: Int? = nil) {
+    public init(_ log: TrainingLog, numEpochs: Int? = nil, label: String = "loss") {
         self.init(trainLosses: log.trainLosses, valLosses: log.valLosses, tokensSeen: log.tokensSeen,
-                  epochsSeen: numEpochs.map { log.epochsSeen(numEpochs: $0) })
+                  epochsSeen: numEpochs.map { log.epochsSeen(numEpochs: $0) }, valueLabel: label)
     }
 
     /// The SVG document (`width` × `height` user units; the book's figure is 5 × 3 inches).

@@ -79,16 +79,7 @@ public struct DataLoader<D: Dataset>: Sequence {
 
     /// The epoch's sample indices (`SequentialSampler` or `RandomSampler`).
     func sampleOrder() -> [Int] {
-        let n = dataset.count
-        guard shuffle else { return Array(0..<n) }
-        // randperm and the sampler seed only fail for n < 0, which a count cannot be.
-        let perm: [Int64]
-        if let generator {
-            perm = try! generator.randperm(n)
-        } else {
-            perm = try! EmberCore.Generator.default.randomSamplerPermutation(count: n)
-        }
-        return perm.map(Int.init)
+        samplerOrder(count: dataset.count, shuffle: shuffle, generator: generator)
     }
 }
 

@@ -37,6 +37,7 @@ func floatUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
     case .tanh: unaryLoop(a, o) { (x: Float) in Foundation.tanh(x) }
     case .sigmoid: unaryLoop(a, o) { (x: Float) in 1 / (1 + Foundation.exp(-x)) }
     case .silu: unaryLoop(a, o) { (x: Float) in x / (1 + Foundation.exp(-x)) }
+    case .logSigmoid: unaryLoop(a, o) { (x: Float) in Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x))) }
     case .relu: unaryLoop(a, o) { (x: Float) in x > 0 ? x : (x.isNaN ? x : 0) }
     case .geluTanh: unaryLoop(a, o) { (x: Float) in geluTanhScalar(x) }
     case .geluErf: unaryLoop(a, o) { (x: Float) in 0.5 * x * (1 + Foundation.erf(x * 0.70710678118654752)) }
@@ -103,6 +104,7 @@ func doubleUnary(_ op: UnaryOp, _ a: Tensor, _ o: Tensor) {
     case .tanh: unaryLoop(a, o) { (x: Double) in Foundation.tanh(x) }
     case .sigmoid: unaryLoop(a, o) { (x: Double) in 1 / (1 + Foundation.exp(-x)) }
     case .silu: unaryLoop(a, o) { (x: Double) in x / (1 + Foundation.exp(-x)) }
+    case .logSigmoid: unaryLoop(a, o) { (x: Double) in Swift.min(x, 0) - Foundation.log1p(Foundation.exp(-Swift.abs(x))) }
     case .relu: unaryLoop(a, o) { (x: Double) in x > 0 ? x : (x.isNaN ? x : 0) }
     case .geluTanh: unaryLoop(a, o) { (x: Double) in 0.5 * x * (1 + Foundation.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }
     case .geluErf: unaryLoop(a, o) { (x: Double) in 0.5 * x * (1 + Foundation.erf(x * 0.70710678118654752)) }

@@ -268,7 +268,7 @@ extension VulkanBackend {
         case .silu: return EMBER_VK_UNARY_SILU
         case .log2: return EMBER_VK_UNARY_LOG2
         case .log10: return EMBER_VK_UNARY_LOG10
-        case .logicalNot, .bitwiseNot: return nil
+        case .logicalNot, .bitwiseNot, .logSigmoid: return nil   // logSigmoid: the host computes it
         }
     }
 

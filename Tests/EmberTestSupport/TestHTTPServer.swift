@@ -5,26 +5,36 @@ import Glibc
 import Darwin
 #endif
 
-/// A minimal HTTP/1.1 server for tests, over POSIX sockets on 127.0.0.1 (ephemeral port). One connection
-/// at a time, `Connection: close` on every answer; it records each request and stops by itself after
-/// `lifetime` seconds (or at ``stop()``), so a test can never hang on it.
-final class HubTestServer: @unchecked Sendable {
-    struct Request: Sendable {
-        var method: String
-        var path: String
+/// A minimal HTTP/1.1 server for tests (the Hub client's, the chat judge's), over POSIX sockets on
+/// 127.0.0.1 (ephemeral port). One connection at a time, `Connection: close` on every answer; it records
+/// each request (with its `Content-Length` body) and stops by itself after `lifetime` seconds (or at
+/// ``stop()``), so a test can never hang on it.
+public final class TestHTTPServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
         /// Header names lowercased.
-        var headers: [String: String]
+        public var headers: [String: String]
+        /// The request body (`Content-Length` bytes; empty without one).
+        public var body: Data
     }
 
-    struct Response: Sendable {
-        var status: Int
-        var headers: [(String, String)] = []
-        var body = Data()
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(String, String)] = []
+        public var body = Data()
         /// Send only this many body bytes (after headers that announce all of them), then close.
-        var cutAfter: Int?
+        public var cutAfter: Int?
+
+        public init(status: Int, headers: [(String, String)] = [], body: Data = Data(), cutAfter: Int? = nil) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.cutAfter = cutAfter
+        }
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let listenFD: Int32
     private let lock = NSLock()
     private var recorded: [Request] = []
@@ -32,7 +42,7 @@ final class HubTestServer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts listening; `handler` answers each request (on the server's thread).
-    init(lifetime: TimeInterval = 60, handler: @escaping @Sendable (Request) -> Response) throws {
+    public init(lifetime: TimeInterval = 60, handler: @escaping @Sendable (Request) -> Response) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         var one: Int32 = 1
@@ -59,13 +69,13 @@ final class HubTestServer: @unchecked Sendable {
     }
 
     /// `http://127.0.0.1:PORT`.
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The requests received so far.
-    var requests: [Request] { lock.withLock { recorded } }
+    public var requests: [Request] { lock.withLock { recorded } }
 
     /// Stops accepting and waits (at most 5 s) for the server thread to end.
-    func stop() {
+    public func stop() {
         let first = lock.withLock { () -> Bool in
             defer { stopped = true }
             return !stopped
@@ -95,13 +105,18 @@ final class HubTestServer: @unchecked Sendable {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         let end: [UInt8] = Array("\r\n\r\n".utf8)
+        var headerEnd: Int?
         while data.count < 1 << 16 {
             let n = recv(fd, &buffer, buffer.count, 0)
             guard n > 0 else { return nil }
             data += buffer[0..<n]
-            if data.count >= 4, (0...(data.count - 4)).contains(where: { Array(data[$0..<($0 + 4)]) == end }) { break }
+            if data.count >= 4, let at = (0...(data.count - 4)).first(where: { Array(data[$0..<($0 + 4)]) == end }) {
+                headerEnd = at
+                break
+            }
         }
-        let text = String(decoding: data, as: UTF8.self)
+        guard let headerEnd else { return nil }
+        let text = String(decoding: data[..<headerEnd], as: UTF8.self)
         let lines = text.components(separatedBy: "\r\n")
         let first = lines[0].split(separator: " ")
         guard first.count >= 2 else { return nil }
@@ -110,7 +125,17 @@ final class HubTestServer: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        return Request(method: String(first[0]), path: String(first[1]), headers: headers)
+        var body = Array(data[(headerEnd + 4)...])
+        let length = min(Int(headers["content-length"] ?? "") ?? 0, 1 << 24)
+        if body.count < length, headers["expect"]?.lowercased() == "100-continue" {
+            sendAll(Data("HTTP/1.1 100 Continue\r\n\r\n".utf8), to: fd)
+        }
+        while body.count < length {
+            let n = recv(fd, &buffer, min(buffer.count, length - body.count), 0)
+            guard n > 0 else { return nil }
+            body += buffer[0..<n]
+        }
+        return Request(method: String(first[0]), path: String(first[1]), headers: headers, body: Data(body))
     }
 
     private func send(_ response: Response, for request: Request, to fd: Int32) {
@@ -124,6 +149,10 @@ final class HubTestServer: @unchecked Sendable {
         head += "\r\n"
         var bytes = Data(head.utf8)
         if request.method != "HEAD" { bytes.append(response.body.prefix(response.cutAfter ?? response.body.count)) }
+        sendAll(bytes, to: fd)
+    }
+
+    private func sendAll(_ bytes: Data, to fd: Int32) {
         bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
