@@ -35,9 +35,12 @@ enum ModelLoading {
     /// name is no local path.
     /// - Throws: ``TrainingError``, ``PretrainedError`` or ``HubError`` with their messages;
     ///   `ValidationError` for bad model options.
-    static func load(_ source: ModelSourceOptions, options: ModelOptions, alsoUsed: Set<String> = []) throws -> GPTModel {
+    ///   `tieWeights` is passed to `fromPretrained` for `--model` (false: the book's `load_weights_into_gpt`,
+    ///   two equal Parameters, as finetuning wants them).
+    static func load(_ source: ModelSourceOptions, options: ModelOptions, alsoUsed: Set<String> = [],
+                     tieWeights: Bool? = nil) throws -> GPTModel {
         if let name = source.model {
-            return try pretrained(name, revision: source.revision)
+            return try pretrained(name, revision: source.revision, tieWeights: tieWeights)
         }
         let fallback = try options.config(contextDefault: 256)
         let (model, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: source.checkpoint!), fallbackConfig: fallback)
@@ -50,9 +53,9 @@ enum ModelLoading {
 
     /// Pretrained weights by name: an existing path, else a GPT-2 size (`gpt2-medium`) or a Hub repo id,
     /// downloaded (or found in the cache) with progress on standard error.
-    static func pretrained(_ name: String, revision: String) throws -> GPTModel {
+    static func pretrained(_ name: String, revision: String, tieWeights: Bool? = nil) throws -> GPTModel {
         if FileManager.default.fileExists(atPath: name) {
-            return try loadPretrained(URL(fileURLWithPath: name))
+            return try loadPretrained(URL(fileURLWithPath: name), tieWeights: tieWeights)
         }
         let repoId = GPT2Size(named: name).map(\.hubRepoId) ?? name
         guard HubClient.looksLikeRepoId(repoId) else {
@@ -68,11 +71,11 @@ enum ModelLoading {
             throw DownloadError(description: error.description)
         }
         console.finish()
-        return try loadPretrained(directory)
+        return try loadPretrained(directory, tieWeights: tieWeights)
     }
 
-    static func loadPretrained(_ url: URL) throws -> GPTModel {
-        do { return try GPTModel.fromPretrained(url) } catch {
+    static func loadPretrained(_ url: URL, tieWeights: Bool? = nil) throws -> GPTModel {
+        do { return try GPTModel.fromPretrained(url, tieWeights: tieWeights) } catch {
             throw DownloadError(description: error.description)
         }
     }
