@@ -240,15 +240,20 @@ final class InstructionFinetuningTests: XCTestCase {
         let (train1, val1) = losses()
         assertClose([train1, val1], [jsonDouble(after["train_loss"]), jsonDouble(after["val_loss"])], rtol: 1e-5, atol: 0, "losses after")
 
-        // Parameters: the first four values of every tensor (tok_emb and out_head now differ); the
-        // bytes (sha256) are PyTorch's only where float32 rounding happened to agree, so they are counted, not required.
+        // Parameters: the first four values of every tensor (tok_emb and out_head now differ). The key
+        // biases are the exception: softmax ignores a shift shared by every key, so their gradient is
+        // mathematically 0 and what float32 leaves of it is rounding noise, which Adam's normalisation turns
+        // into steps of ±lr — in PyTorch as in Ember, but not the same noise. They may differ by at most
+        // 5 steps of 2·lr (plus weight decay).
         let params = jsonObject(training["params_after"])
         let named = model.namedParameters()
         XCTAssertEqual(Set(named.map(\.0)), Set(params.keys))
         for (name, tensor) in named {
             let e = jsonObject(params[name])
             XCTAssertEqual(tensor.shape, jsonInts(e["shape"]), "\(name): shape")
-            assertClose(Array(tensor.toDoubles().prefix(4)), jsonDoubles(e["first4"]), rtol: 1e-4, atol: 2e-6, "\(name): first4")
+            let noise = name.hasSuffix("att.W_key.bias")
+            assertClose(Array(tensor.toDoubles().prefix(4)), jsonDoubles(e["first4"]), rtol: noise ? 0 : 1e-4,
+                        atol: noise ? 5 * 2 * 0.00005 : 2e-6, "\(name): first4")
         }
         XCTAssertFalse(model.tok_emb.weight.equal(model.out_head.weight))
 

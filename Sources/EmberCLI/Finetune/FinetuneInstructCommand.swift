@@ -107,6 +107,7 @@ struct FinetuneInstructCommand: ParsableCommand {
             throw ExitCode(130)
         }
         print(String(format: "Training completed in %.2f minutes.", Date().timeIntervalSince(started) / 60))
+        print("Plot saved as \(directory.appendingPathComponent(TrainingRun.plotFileName).path)")
         print(separator)
 
         if !noResponses {
@@ -175,7 +176,6 @@ struct FinetuneInstructCommand: ParsableCommand {
             guard completed else { return false }
             try generateAndPrintSample(model: gpt, tokenizer: tokenizer, startContext: startContext, log: console.line)
         }
-        print("Plot saved as \(directory.appendingPathComponent(TrainingRun.plotFileName).path)")
         return true
     }
 
