@@ -9,6 +9,7 @@ import Foundation
 //   swift run -c release ember-bench half [--quick]   bf16/f16 weights against Ember's float32
 //   swift run -c release ember-bench decode [--dtype=f32|bf16]   cached decoding alone (for profiling)
 //   swift run -c release ember-bench step [--quick]               training step + eval forward alone
+//   swift run -c release ember-bench instruct [--quick]  chapter 7's finetuning step, gpt2-medium shape, against PyTorch
 //   swift run -c release ember-bench pretrained     peak RSS and time loading a gpt2-small-sized HF checkpoint
 //   swift run -c release ember-bench io [--quick]     BPE vs tiktoken, .pth/safetensors vs torch, train-step max RSS
 //     (PyTorch side: bash Benchmarks/pytorch/setup.sh once, then it runs in the same run)
@@ -110,6 +111,10 @@ if CommandLine.arguments.contains("step") {
 }
 if CommandLine.arguments.contains("decode") {
     runDecodeBenchmark(quick: quick)
+    exit(0)
+}
+if CommandLine.arguments.contains("instruct") {
+    runInstructBenchmark(quick: quick)
     exit(0)
 }
 if CommandLine.arguments.contains("gpt") {

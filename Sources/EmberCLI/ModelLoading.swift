@@ -35,9 +35,12 @@ enum ModelLoading {
     /// name is no local path.
     /// - Throws: ``TrainingError``, ``PretrainedError`` or ``HubError`` with their messages;
     ///   `ValidationError` for bad model options.
-    static func load(_ source: ModelSourceOptions, options: ModelOptions, alsoUsed: Set<String> = []) throws -> GPTModel {
+    ///   `tieWeights` is passed to `fromPretrained` for `--model` (false: the book's `load_weights_into_gpt`,
+    ///   two equal Parameters, as finetuning wants them).
+    static func load(_ source: ModelSourceOptions, options: ModelOptions, alsoUsed: Set<String> = [],
+                     tieWeights: Bool? = nil) throws -> GPTModel {
         if let name = source.model {
-            return try pretrained(name, revision: source.revision)
+            return try pretrained(name, revision: source.revision, tieWeights: tieWeights)
         }
         let fallback = try options.config(contextDefault: 256)
         let (model, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: source.checkpoint!), fallbackConfig: fallback)

@@ -5,5 +5,5 @@ struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
         abstract: "Finetune a GPT model as the book's chapters 6 and 7 (and its DPO bonus) do.",
-        subcommands: [FinetuneClassifyCommand.self, FinetuneDPOCommand.self])
+        subcommands: [FinetuneClassifyCommand.self, FinetuneInstructCommand.self, FinetuneDPOCommand.self])
 }
