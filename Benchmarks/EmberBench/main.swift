@@ -9,6 +9,7 @@ import Foundation
 //   swift run -c release ember-bench half [--quick]   bf16/f16 weights against Ember's float32
 //   swift run -c release ember-bench decode [--dtype=f32|bf16]   cached decoding alone (for profiling)
 //   swift run -c release ember-bench step [--quick]               training step + eval forward alone
+//   [mpirun -np N] .build/release/ember-bench ddp [--quick]   ch05 training tokens/s on N ranks, hidden all-reduce share
 //   swift run -c release ember-bench pretrained     peak RSS and time loading a gpt2-small-sized HF checkpoint
 //   swift run -c release ember-bench io [--quick]     BPE vs tiktoken, .pth/safetensors vs torch, train-step max RSS
 //     (PyTorch side: bash Benchmarks/pytorch/setup.sh once, then it runs in the same run)
@@ -94,6 +95,10 @@ if CommandLine.arguments.contains("rss-train") {
 }
 if let i = CommandLine.arguments.firstIndex(of: "rss-load"), i + 1 < CommandLine.arguments.count {
     runRSSLoad(CommandLine.arguments[i + 1])
+    exit(0)
+}
+if CommandLine.arguments.contains("ddp") {
+    runDataParallelBenchmark()
     exit(0)
 }
 if CommandLine.arguments.contains("pretrained") {
