@@ -26,6 +26,9 @@ let package = Package(
         // Vulkan compute runtime and kernels in C. libvulkan is loaded with dlopen at run time: no link
         // flags and no pkgConfig (which would add -lvulkan); without Vulkan headers it builds as stubs.
         .target(name: "CEmberVulkan", exclude: ["shaders"]),
+        // MPI for data-parallel training, loaded with dlopen at run time (Open MPI or MPICH): no link
+        // flags, no headers needed to build; without an MPI library only the single-process group works.
+        .target(name: "CEmberMPI"),
         .target(
             name: "EmberCore",
             dependencies: [
@@ -35,7 +38,7 @@ let package = Package(
             ]),
         .target(
             name: "EmberNN",
-            dependencies: ["EmberCore", .product(name: "OrderedCollections", package: "swift-collections")]),
+            dependencies: ["EmberCore", "CEmberMPI", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(
             name: "EmberIO",
             dependencies: [

@@ -10,6 +10,8 @@ import Foundation
 //   swift run -c release ember-bench decode [--dtype=f32|bf16]   cached decoding alone (for profiling)
 //   swift run -c release ember-bench step [--quick]               training step + eval forward alone
 //   swift run -c release ember-bench instruct [--quick]  chapter 7's finetuning step, gpt2-medium shape, against PyTorch
+
+//   [mpirun -np N] .build/release/ember-bench ddp [--quick]   ch05 training tokens/s on N ranks, hidden all-reduce share
 //   swift run -c release ember-bench pretrained     peak RSS and time loading a gpt2-small-sized HF checkpoint
 //   swift run -c release ember-bench io [--quick]     BPE vs tiktoken, .pth/safetensors vs torch, train-step max RSS
 //     (PyTorch side: bash Benchmarks/pytorch/setup.sh once, then it runs in the same run)
@@ -95,6 +97,10 @@ if CommandLine.arguments.contains("rss-train") {
 }
 if let i = CommandLine.arguments.firstIndex(of: "rss-load"), i + 1 < CommandLine.arguments.count {
     runRSSLoad(CommandLine.arguments[i + 1])
+    exit(0)
+}
+if CommandLine.arguments.contains("ddp") {
+    runDataParallelBenchmark()
     exit(0)
 }
 if CommandLine.arguments.contains("pretrained") {

@@ -67,16 +67,22 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under `mpirun -np N` every process is one rank of a data-parallel run; rank 0 prints and writes.
+        let group = try ProcessGroup.fromEnvironment()
+        if group.rank != 0 { try silenceOutput() }
         let device = try DeviceOption.resolve(device)
         let tokenizer = try GPT2Tokenizer.gpt2()
         let text = try data.map { try TrainingText.load(contentsOf: URL(fileURLWithPath: $0)) } ?? TrainingText.theVerdict()
         let run: TrainingRun
         if let resume {
             let checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
-            run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, device: device, tokenizer: tokenizer)
+            run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, device: device, tokenizer: tokenizer, group: group)
             print("Resuming from \(resume): \(run.epochsCompleted) of \(run.settings.numEpochs) epochs done (step \(run.globalStep), \(run.tokensSeen) tokens seen)")
         } else {
-            run = try TrainingRun(text: text, settings: try settings(), device: device, tokenizer: tokenizer)
+            run = try TrainingRun(text: text, settings: try settings(), device: device, tokenizer: tokenizer, group: group)
+        }
+        if group.worldSize > 1 {
+            print("Data-parallel over \(group.worldSize) processes (\(group.backendName)): \(run.settings.batchSize / group.worldSize) of every \(run.settings.batchSize) windows per process; rank 0 prints and writes")
         }
         let c = run.settings.config
         print("GPTModel: \(run.model.parameters().reduce(0) { $0 + $1.numel }) parameters (emb_dim \(c.embDim), n_layers \(c.nLayers), n_heads \(c.nHeads), context_length \(c.contextLength))\(device == .cpu ? "" : " on \(device)"); \(run.trainLoader.count) training and \(run.valLoader.count) validation batches per epoch")
@@ -115,13 +121,23 @@ struct TrainCommand: ParsableCommand {
             console.endProgress()
             if outcome == .interrupted {
                 let checkpoint = directory.appendingPathComponent(TrainingRun.checkpointFileName).path
-                try run.writeOutputs(to: directory)
+                if run.group.rank == 0 { try run.writeOutputs(to: directory) }
                 FileHandle.standardError.write(Data("Interrupted during epoch \(run.epochsCompleted + 1) after \(run.stepsInEpoch) of its \(run.trainLoader.count) steps; saved \(checkpoint) there. Continue with `ember train --resume \(checkpoint)`.\n".utf8))
                 throw ExitCode(130)
             }
-            try run.writeOutputs(to: directory, includingCheckpoint: run.isCheckpointDue(every: saveEvery))
+            if run.group.rank == 0 { try run.writeOutputs(to: directory, includingCheckpoint: run.isCheckpointDue(every: saveEvery)) }
         }
         print(String(format: "Training completed in %.2f minutes.", Date().timeIntervalSince(started) / 60))
         print("Wrote \(directory.appendingPathComponent(TrainingRun.checkpointFileName).path), \(TrainingRun.logFileName) and \(TrainingRun.plotFileName)")
     }
+}
+
+/// Sends this process's standard output to /dev/null (ranks other than 0 of a data-parallel run:
+/// their lines would repeat rank 0's). Errors still reach standard error.
+func silenceOutput() throws {
+    fflush(nil)
+    let null = open("/dev/null", O_WRONLY)
+    guard null >= 0 else { return }
+    dup2(null, STDOUT_FILENO)
+    close(null)
 }

@@ -18,4 +18,6 @@ public let allExamples: [Example] = [
             takesDevice: false, run: { _ in try runAppendixAExample() }),
     Example(name: "buffers", summary: "Seed notebook \"Understanding PyTorch Buffers\": devices, state dicts, save/load (case C27); --device vulkan:0 runs it on the accelerator (default meta)",
             takesDevice: true, run: { try runBuffersExample(device: $0 ?? buffersDefaultDevice) }),
+    Example(name: "ddp", summary: "Appendix A.9.3 (DDP-script.py): the toy network trained data-parallel; run as `mpirun -np 2 ember example ddp`",
+            takesDevice: false, run: { _ in try runDDPExample() }),
 ]

@@ -93,6 +93,13 @@ public enum Autograd {
             }
         }
         var captured = [Tensor?](repeating: nil, count: inputs?.count ?? 0)
+        // Callbacks queued during this pass (`queueCallback`) run when it ends, after every gradient.
+        let callbacks = BackwardCallbacks()
+        BackwardCallbacks.stack.append(callbacks)
+        defer {
+            BackwardCallbacks.stack.removeLast()
+            callbacks.runAll()
+        }
 
         // Topological order (DFS post-order from the roots) and dependency counts.
         var order: [Node] = []
@@ -139,6 +146,7 @@ public enum Autograd {
                 } else {
                     v.grad = createGraph ? g : (g.isContiguous ? g.detach() : g.contiguous().detach())
                 }
+                for (_, hook) in v.postAccumulateGradHooks { hook(v) }
                 continue
             }
             if let out = node.retainedOutput, inputs == nil {

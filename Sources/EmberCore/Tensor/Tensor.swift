@@ -28,6 +28,9 @@ public final class Tensor: @unchecked Sendable {
     var retainsGrad = false
     /// Set by EmberNN for `nn.Parameter` (changes printing to "Parameter containing:").
     public var isParameter = false
+    /// Hooks run after autograd accumulated a gradient into this leaf's `.grad`
+    /// (``registerPostAccumulateGradHook(_:)``), by registration id.
+    var postAccumulateGradHooks: [(id: Int, hook: (Tensor) -> Void)] = []
 
     public var device: Device { storage.device }
     public var ndim: Int { shape.count }

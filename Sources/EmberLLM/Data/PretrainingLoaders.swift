@@ -17,16 +17,24 @@ public struct PretrainingLoaders {
     public let train: DataLoader<GPTDatasetV1>
     /// Validation windows: in order, last short batch kept (`val_loader`).
     public let validation: DataLoader<GPTDatasetV1>
+    /// With several ranks: this rank's share of the training windows (shuffled with `seed + epoch`;
+    /// call ``DistributedSampler/setEpoch(_:)`` before each epoch); nil for one process.
+    public let trainSampler: DistributedSampler?
 
     /// - Parameters:
     ///   - text: the whole text; the first `trainRatio` of its characters train, the rest validate.
     ///   - contextLength: tokens per window (and stride).
     ///   - batchSize: windows per batch, > 0.
     ///   - trainRatio: strictly between 0 and 1 (the book: 0.90).
-    /// - Throws: ``TrainingError/invalidSetting(_:)`` for bad sizes or text the tokenizer refuses;
+    ///   - group: with several ranks (data-parallel training), each rank loads `batchSize / worldSize`
+    ///     windows per batch from its share of the data (``DistributedSampler``, shuffled with `seed`
+    ///     and the epoch; validation unshuffled), so one step of all ranks together covers `batchSize`
+    ///     windows. One process (the default) is the book's loaders.
+    /// - Throws: ``TrainingError/invalidSetting(_:)`` for bad sizes, text the tokenizer refuses, a batch
+    ///   size that the ranks cannot split evenly or fewer windows than ranks;
     ///   ``TrainingError/notEnoughTokens(part:tokens:needed:)`` when a split has no full window.
     public init(text: String, tokenizer: GPT2Tokenizer, contextLength: Int, batchSize: Int,
-                trainRatio: Double = 0.90) throws(TrainingError) {
+                trainRatio: Double = 0.90, group: ProcessGroup = .single, seed: Int = 0) throws(TrainingError) {
         guard contextLength >= 1 else { throw .invalidSetting("context length must be positive, got \(contextLength)") }
         guard batchSize >= 1 else { throw .invalidSetting("batch size must be positive, got \(batchSize)") }
         guard trainRatio > 0 && trainRatio < 1 else { throw .invalidSetting("train ratio must lie strictly between 0 and 1, got \(trainRatio)") }
@@ -41,7 +49,25 @@ public struct PretrainingLoaders {
         }
         guard trainData.count > 0 else { throw .notEnoughTokens(part: "training", tokens: trainData.tokenIds.count, needed: ctx + 1) }
         guard valData.count > 0 else { throw .notEnoughTokens(part: "validation", tokens: valData.tokenIds.count, needed: ctx + 1) }
-        train = DataLoader(trainData, batchSize: batchSize, shuffle: true, dropLast: true)
+        guard group.worldSize > 1 else {
+            train = DataLoader(trainData, batchSize: batchSize, shuffle: true, dropLast: true)
+            validation = DataLoader(valData, batchSize: batchSize, shuffle: false, dropLast: false)
+            trainSampler = nil
+            return
+        }
+        let ranks = group.worldSize
+        guard batchSize % ranks == 0 else {
+            throw .invalidSetting("batch size \(batchSize) cannot be split evenly over \(ranks) processes; use a multiple of \(ranks)")
+        }
+        do {
+            let sampler = try DistributedSampler(count: trainData.count, numReplicas: ranks, rank: group.rank, shuffle: true, seed: seed)
+            train = DataLoader(trainData, batchSize: batchSize / ranks, sampler: sampler, dropLast: true)
+            trainSampler = sampler
+        } catch {
+            throw .invalidSetting("\((error as? EmberError)?.message ?? "\(error)") (training windows: \(trainData.count))")
+        }
+        // Every rank evaluates the whole validation split, so the validation loss is the one-process
+        // number (the book's text has a single validation window: it could not be shared anyway).
         validation = DataLoader(valData, batchSize: batchSize, shuffle: false, dropLast: false)
     }
 }

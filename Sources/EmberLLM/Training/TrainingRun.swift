@@ -26,6 +26,12 @@ public final class TrainingRun {
     public let model: GPTModel
     /// AdamW over `model.parameters()`.
     public let optimizer: AdamW
+    /// The ranks training together (``ProcessGroup/single`` for one process).
+    public let group: ProcessGroup
+    /// With several ranks: the model wrapped for data-parallel training (gradients averaged over the
+    /// ranks in every `backward()`); nil for one process.
+    public let dataParallel: DistributedDataParallel<GPTModel>?
+    private let trainSampler: DistributedSampler?
     /// GPT-2's tokenizer.
     public let tokenizer: GPT2Tokenizer
     /// Training windows: shuffled, last short batch dropped (the book's `train_loader`).
@@ -68,24 +74,30 @@ public final class TrainingRun {
     ///   - device: where to train (`.cpu` default); it must be available (``Device/unavailableReason``).
     /// - Throws: ``TrainingError`` for bad settings, an unavailable device, or a text too short for one
     ///   window (or batch).
-    public convenience init(text: String, settings: TrainingSettings, device: Device = .cpu, tokenizer: GPT2Tokenizer) throws(TrainingError) {
-        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer, weights: nil)
+    ///   - group: the ranks training together (`mpirun -np N`): each trains on its share of every batch
+    ///     and gradients are averaged (``DistributedDataParallel``); the default is one process.
+    public convenience init(text: String, settings: TrainingSettings, device: Device = .cpu, tokenizer: GPT2Tokenizer,
+                            group: ProcessGroup = .single) throws(TrainingError) {
+        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer, weights: nil, group: group)
     }
 
     /// The fresh run's construction; with `weights` the model is built on `meta` and takes the
     /// checkpoint's tensors (no initialisation drawn), as a resumed run's model.
     private init(text: String, settings: TrainingSettings, device: Device, tokenizer: GPT2Tokenizer,
-                 weights: (checkpoint: TrainingCheckpoint, path: String)?) throws(TrainingError) {
+                 weights: (checkpoint: TrainingCheckpoint, path: String)?, group: ProcessGroup) throws(TrainingError) {
         try settings.validate()
         if device == .meta { throw .invalidSetting("cannot train on the meta device: it holds no values") }
         if let reason = device.unavailableReason { throw .invalidSetting("\(device) is not available: \(reason)") }
         self.device = device
         self.settings = settings
         self.tokenizer = tokenizer
+        self.group = group
         let loaders = try PretrainingLoaders(text: text, tokenizer: tokenizer, contextLength: settings.config.contextLength,
-                                             batchSize: settings.batchSize, trainRatio: settings.trainRatio)
+                                             batchSize: settings.batchSize, trainRatio: settings.trainRatio,
+                                             group: group, seed: settings.seed)
         trainLoader = loaders.train
         valLoader = loaders.validation
+        trainSampler = loaders.trainSampler
         guard trainLoader.count > 0 else {
             throw .invalidSetting("the training split has \(trainLoader.dataset.count) window(s) of \(settings.config.contextLength) tokens, fewer than one batch of \(settings.batchSize); lower --batch-size or use a longer text")
         }
@@ -96,6 +108,13 @@ public final class TrainingRun {
             model = GPTModel(settings.config).to(device)
         }
         optimizer = AdamW(model.parameters(), lr: settings.learningRate, weightDecay: settings.weightDecay)
+        if group.worldSize > 1 {
+            do { dataParallel = try DistributedDataParallel(model, group: group) } catch {
+                throw .invalidSetting("data-parallel training over \(group.worldSize) processes cannot start: \(error)")
+            }
+        } else {
+            dataParallel = nil
+        }
         loop = TrainingLoop(model: model, optimizer: optimizer, device: device, evalFreq: settings.evalFreq,
                             evalIter: settings.evalIter)
     }
@@ -112,14 +131,15 @@ public final class TrainingRun {
     /// - Throws: ``TrainingError/invalidCheckpoint(path:reason:)`` for a checkpoint without Ember's
     ///   resume keys or with a state that does not fit; other ``TrainingError``s as the fresh init.
     public convenience init(text: String, resumingFrom checkpoint: TrainingCheckpoint, path: String,
-                            numEpochs: Int? = nil, device: Device = .cpu, tokenizer: GPT2Tokenizer) throws(TrainingError) {
+                            numEpochs: Int? = nil, device: Device = .cpu, tokenizer: GPT2Tokenizer,
+                            group: ProcessGroup = .single) throws(TrainingError) {
         guard var settings = checkpoint.settings, let epoch = checkpoint.epoch, let step = checkpoint.globalStep,
               let tokens = checkpoint.tokensSeen, let rng = checkpoint.rngState, let log = checkpoint.log,
               let optimizerState = checkpoint.optimizerState else {
             throw .invalidCheckpoint(path: path, reason: "not an Ember training checkpoint (it needs 'optimizer_state_dict', 'epoch', 'global_step', 'tokens_seen', 'rng_state', 'config', 'train_settings' and 'train_log' to resume); `ember generate` can still use its weights")
         }
         if let numEpochs { settings.numEpochs = numEpochs }
-        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer, weights: (checkpoint, path))
+        try self.init(text: text, settings: settings, device: device, tokenizer: tokenizer, weights: (checkpoint, path), group: group)
         do { try optimizer.loadStateDict(optimizerState) } catch {
             throw .invalidCheckpoint(path: path, reason: "the optimizer state does not fit the model: \(error)")
         }
@@ -174,9 +194,14 @@ public final class TrainingRun {
         epochStartRNG = epochStart
         let skipping = stepsInEpoch
         if skipping > 0 { try! generator.setState(epochStart) }   // a state getState() returned is valid
+        trainSampler?.setEpoch(epoch)
+        // With several ranks the decision to stop is collective: a rank that stopped alone would
+        // leave the others waiting in their next gradient reduction.
+        let group = self.group
+        func stop() -> Bool { group.worldSize > 1 ? ((try? group.any(shouldStop())) ?? true) : shouldStop() }
         // `for (inputs, targets) in train_loader`: iterating draws the base seed and the order.
         let completed = loop.trainEpoch(epoch, trainLoader: trainLoader, valLoader: valLoader, log: log,
-                                        shouldStop: shouldStop, skipping: skipping,
+                                        shouldStop: stop, skipping: skipping,
                                         generatorAfterSkip: skipping > 0 ? current : nil) { step in
             stepsInEpoch = step.stepInEpoch
             sessionSteps += 1
@@ -199,7 +224,10 @@ public final class TrainingRun {
         stepsInEpoch = 0
         epochStartRNG = nil
         stoppedRNG = nil
-        try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: settings.startContext, log: log)
+        // The greedy sample draws nothing; only rank 0 prints it, so only rank 0 computes it.
+        if group.rank == 0 {
+            try generateAndPrintSample(model: model, tokenizer: tokenizer, device: device, startContext: settings.startContext, log: log)
+        }
         epochsCompleted += 1
         return .completed
     }

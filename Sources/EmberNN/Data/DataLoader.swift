@@ -29,6 +29,8 @@ public struct DataLoader<D: Dataset>: Sequence {
     public let generator: EmberCore.Generator?
     /// Makes one batch from its samples, in sampler order (`collate_fn`).
     public let collate: ([D.Sample]) -> (inputs: Tensor, targets: Tensor)
+    /// This rank's share of the data (`sampler=DistributedSampler(…)`), instead of `shuffle`.
+    public let sampler: DistributedSampler?
 
     /// A loader whose batches `collate` makes (PyTorch's `collate_fn=`); it is called once per
     /// batch with the batch's samples (the last one shorter unless `dropLast`). It draws nothing
@@ -44,11 +46,31 @@ public struct DataLoader<D: Dataset>: Sequence {
         self.dropLast = dropLast
         self.generator = generator
         self.collate = collate
+        self.sampler = nil
+    }
+
+    /// A loader over this rank's share of `dataset` (`DataLoader(dataset, batch_size, sampler=…)`):
+    /// batches follow `sampler`'s indices; call ``DistributedSampler/setEpoch(_:)`` before each
+    /// epoch. Each iteration still draws the base seed from the global generator, as PyTorch's.
+    /// - Parameters: `batchSize` must be positive (else a precondition failure); `sampler` must
+    ///   have been made for `dataset.count` samples (else a precondition failure).
+    public init(_ dataset: D, batchSize: Int = 1, sampler: DistributedSampler, dropLast: Bool = false,
+                collate: @escaping ([D.Sample]) -> (inputs: Tensor, targets: Tensor)) {
+        precondition(batchSize > 0, "batch_size should be a positive integer value, but got batch_size=\(batchSize)")
+        precondition(sampler.datasetCount == dataset.count, "the sampler was made for \(sampler.datasetCount) samples, the dataset has \(dataset.count)")
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = false
+        self.dropLast = dropLast
+        self.generator = nil
+        self.collate = collate
+        self.sampler = sampler
     }
 
     /// Batches per epoch (`len(loader)`): `count / batchSize`, rounded up unless `dropLast`.
     public var count: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        let samples = sampler?.count ?? dataset.count
+        return dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
     }
 
     /// Starts an epoch (`iter(loader)`): draws the base seed now, the order at the first batch.
@@ -79,7 +101,8 @@ public struct DataLoader<D: Dataset>: Sequence {
 
     /// The epoch's sample indices (`SequentialSampler` or `RandomSampler`).
     func sampleOrder() -> [Int] {
-        samplerOrder(count: dataset.count, shuffle: shuffle, generator: generator)
+        if let sampler { return sampler.indices() }
+        return samplerOrder(count: dataset.count, shuffle: shuffle, generator: generator)
     }
 }
 
@@ -91,6 +114,11 @@ extension DataLoader where D.Sample == (input: Tensor, target: Tensor) {
                 generator: EmberCore.Generator? = nil) {
         self.init(dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, generator: generator,
                   collate: defaultCollate)
+    }
+
+    /// A loader of (input, target) samples over this rank's share (see ``init(_:batchSize:sampler:dropLast:collate:)``).
+    public init(_ dataset: D, batchSize: Int = 1, sampler: DistributedSampler, dropLast: Bool = false) {
+        self.init(dataset, batchSize: batchSize, sampler: sampler, dropLast: dropLast, collate: defaultCollate)
     }
 }
 
