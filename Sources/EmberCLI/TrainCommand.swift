@@ -67,16 +67,27 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Everything that can be refused is checked before anything is created: the settings (or the
+        // checkpoint to resume), the data, then the output directory; only then is a model built.
         let device = try DeviceOption.resolve(device)
+        var checkpoint: TrainingCheckpoint?
+        var fresh: TrainingSettings?
+        if let resume {
+            checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
+        } else {
+            let s = try settings()
+            try s.validate()
+            fresh = s
+        }
         let tokenizer = try GPT2Tokenizer.gpt2()
         let text = try data.map { try TrainingText.load(contentsOf: URL(fileURLWithPath: $0)) } ?? TrainingText.theVerdict()
+        try TrainingRun.checkOutputDirectory(URL(fileURLWithPath: output))
         let run: TrainingRun
-        if let resume {
-            let checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
+        if let resume, let checkpoint {
             run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, device: device, tokenizer: tokenizer)
             print("Resuming from \(resume): \(run.epochsCompleted) of \(run.settings.numEpochs) epochs done (step \(run.globalStep), \(run.tokensSeen) tokens seen)")
         } else {
-            run = try TrainingRun(text: text, settings: try settings(), device: device, tokenizer: tokenizer)
+            run = try TrainingRun(text: text, settings: fresh!, device: device, tokenizer: tokenizer)
         }
         let c = run.settings.config
         print("GPTModel: \(run.model.parameters().reduce(0) { $0 + $1.numel }) parameters (emb_dim \(c.embDim), n_layers \(c.nLayers), n_heads \(c.nHeads), context_length \(c.contextLength))\(device == .cpu ? "" : " on \(device)"); \(run.trainLoader.count) training and \(run.valLoader.count) validation batches per epoch")
