@@ -216,13 +216,8 @@ extension TrainingCheckpoint {
     /// - Throws: ``TrainingError/checkpointMismatch(path:config:report:)`` with PyTorch's
     ///   `load_state_dict` report (missing, unexpected and mismatched keys) when they do not fit.
     public func makeModel(config: GPTConfig, path: String) throws(TrainingError) -> GPTModel {
-        // Sizes first, then the config against the tensors it came with: nothing is built for a config that lies.
+        // Sizes first: the meta model below allocates nothing, but its shapes must stay sane.
         if let problem = config.sizeProblem() { throw .invalidCheckpoint(path: path, reason: "config: \(problem)") }
-        var shapes: [String: [Int]] = [:]
-        for (k, t) in modelState.tensorDict ?? [:] { shapes[k] = t.shape }
-        if let problem = config.shapeProblem(shapes) {
-            throw .checkpointMismatch(path: path, config: config, report: problem)
-        }
         let model = GPTModel(config, device: .meta)
         var weights = modelState.tensorDict ?? [:]
         for (k, t) in weights where t.isFloatingPoint && t.dtype != .float32 { weights[k] = t.to(.float32) }
@@ -244,6 +239,15 @@ extension TrainingCheckpoint {
         let checkpoint = try load(contentsOf: url)
         let config = checkpoint.config ?? fallbackConfig
         try config.validateForTraining()
+        if checkpoint.config != nil {
+            // The file's own config must describe the file's own weights (a config that lies is refused by
+            // key; a config given by the user gets PyTorch's load_state_dict report from makeModel).
+            var shapes: [String: [Int]] = [:]
+            for (k, t) in checkpoint.modelState.tensorDict ?? [:] { shapes[k] = t.shape }
+            if let problem = config.shapeProblem(shapes) {
+                throw .invalidCheckpoint(path: url.path, reason: "'config' disagrees with the weights: \(problem)")
+            }
+        }
         let model = try checkpoint.makeModel(config: config, path: url.path)
         model.eval()
         return (model, checkpoint.config != nil)
