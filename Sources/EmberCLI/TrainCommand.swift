@@ -70,16 +70,27 @@ struct TrainCommand: ParsableCommand {
         // Under `mpirun -np N` every process is one rank of a data-parallel run; rank 0 prints and writes.
         let group = try ProcessGroup.fromEnvironment()
         if group.rank != 0 { try silenceOutput() }
+        // Everything that can be refused is checked before anything is created: the settings (or the
+        // checkpoint to resume), the data, then the output directory; only then is a model built.
         let device = try DeviceOption.resolve(device)
+        var checkpoint: TrainingCheckpoint?
+        var fresh: TrainingSettings?
+        if let resume {
+            checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
+        } else {
+            let s = try settings()
+            try s.validate()
+            fresh = s
+        }
         let tokenizer = try GPT2Tokenizer.gpt2()
         let text = try data.map { try TrainingText.load(contentsOf: URL(fileURLWithPath: $0)) } ?? TrainingText.theVerdict()
+        try TrainingRun.checkOutputDirectory(URL(fileURLWithPath: output))
         let run: TrainingRun
-        if let resume {
-            let checkpoint = try TrainingCheckpoint.load(contentsOf: URL(fileURLWithPath: resume))
+        if let resume, let checkpoint {
             run = try TrainingRun(text: text, resumingFrom: checkpoint, path: resume, numEpochs: epochs, device: device, tokenizer: tokenizer, group: group)
             print("Resuming from \(resume): \(run.epochsCompleted) of \(run.settings.numEpochs) epochs done (step \(run.globalStep), \(run.tokensSeen) tokens seen)")
         } else {
-            run = try TrainingRun(text: text, settings: try settings(), device: device, tokenizer: tokenizer, group: group)
+            run = try TrainingRun(text: text, settings: fresh!, device: device, tokenizer: tokenizer, group: group)
         }
         if group.worldSize > 1 {
             print("Data-parallel over \(group.worldSize) processes (\(group.backendName)): \(run.settings.batchSize / group.worldSize) of every \(run.settings.batchSize) windows per process; rank 0 prints and writes")

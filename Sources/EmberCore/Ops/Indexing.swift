@@ -241,8 +241,9 @@ extension Tensor {
         _ = len
         let p = x.pointer(Double.self)
         var vals = [Double](), idxs = [Int64]()
-        vals.reserveCapacity(rows * k / Swift.max(size, 1) * size)
         let nrows = x.numel / Swift.max(size, 1)
+        vals.reserveCapacity(nrows * k)   // k per row (not numel × k: 20 GB for a GPT-2 row with k = vocab)
+        idxs.reserveCapacity(nrows * k)
         _ = rows
         for r in 0..<nrows {
             let row = p + r * size

@@ -44,7 +44,10 @@ public enum PickleValue: @unchecked Sendable {
 }
 
 /// A hashable dict key (Python dict keys used by checkpoints: strings, ints, tuples of those, ...).
-/// Note: Python treats `True == 1 == 1.0` as one key; here they are distinct.
+/// Note: Python treats `True == 1 == 1.0` as one key; here they are distinct. NaN keys with the same bit
+/// pattern are one key here (in Python each NaN object is its own key): with IEEE equality every NaN
+/// would collide in one hash bucket and a dict of n NaN keys would take O(n²) time to build.
+/// Hashing and equality walk nested tuples with a work list, not recursion.
 public enum PickleKey: Hashable, Sendable, CustomStringConvertible {
     case none
     case bool(Bool)
@@ -64,6 +67,41 @@ public enum PickleKey: Hashable, Sendable, CustomStringConvertible {
         case .bytes(let d): return "b'\(d.count) bytes'"
         case .tuple(let t): return "(" + t.map(\.description).joined(separator: ", ") + ")"
         }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        var work: [PickleKey] = [self]
+        while let k = work.popLast() {
+            switch k {
+            case .none: hasher.combine(0 as UInt8)
+            case .bool(let b): hasher.combine(1 as UInt8); hasher.combine(b)
+            case .int(let i): hasher.combine(2 as UInt8); hasher.combine(i)
+            case .float(let f): hasher.combine(3 as UInt8); if f.isNaN { hasher.combine(f.bitPattern) } else { hasher.combine(f) }
+            case .string(let s): hasher.combine(4 as UInt8); hasher.combine(s)
+            case .bytes(let d): hasher.combine(5 as UInt8); hasher.combine(d)
+            case .tuple(let t): hasher.combine(6 as UInt8); hasher.combine(t.count); work.append(contentsOf: t.reversed())
+            }
+        }
+    }
+
+    public static func == (lhs: PickleKey, rhs: PickleKey) -> Bool {
+        var work: [(PickleKey, PickleKey)] = [(lhs, rhs)]
+        while let (a, b) = work.popLast() {
+            switch (a, b) {
+            case (.none, .none): continue
+            case (.bool(let x), .bool(let y)): if x != y { return false }
+            case (.int(let x), .int(let y)): if x != y { return false }
+            case (.float(let x), .float(let y)):
+                if !(x == y || (x.isNaN && y.isNaN && x.bitPattern == y.bitPattern)) { return false }
+            case (.string(let x), .string(let y)): if x != y { return false }
+            case (.bytes(let x), .bytes(let y)): if x != y { return false }
+            case (.tuple(let x), .tuple(let y)):
+                guard x.count == y.count else { return false }
+                work.append(contentsOf: zip(x, y).map { ($0, $1) })
+            default: return false
+            }
+        }
+        return true
     }
 
     /// The key as a value (for writing and for generic walkers).

@@ -1,29 +1,29 @@
 import OrderedCollections
 
 extension PickleValue {
-    /// Visits every value reachable from `self` with its path (`/key/subkey/0`, the root is `""`), each
-    /// shared list or dict once, so memo-shared structures are walked in linear time.
-    /// `visit` returns false to stop the walk.
+    /// Visits every value reachable from `self` with its path (`/key/subkey/0`, the root is `""`), in
+    /// pickle order (depth first), each shared list or dict once, so memo-shared structures are walked in
+    /// linear time. The walk keeps its own work list instead of recursing, so no nesting can exhaust the
+    /// stack. `visit` returns false to stop the walk.
     public func walk(_ visit: (_ path: String, _ value: PickleValue) throws -> Bool) rethrows {
         var seen = Set<ObjectIdentifier>()
-        _ = try walk(path: "", seen: &seen, visit)
-    }
-
-    private func walk(path: String, seen: inout Set<ObjectIdentifier>,
-                      _ visit: (String, PickleValue) throws -> Bool) rethrows -> Bool {
-        guard try visit(path, self) else { return false }
-        switch self {
-        case .list(let l):
-            guard seen.insert(ObjectIdentifier(l)).inserted else { return true }
-            for (i, v) in l.items.enumerated() where try !v.walk(path: "\(path)/\(i)", seen: &seen, visit) { return false }
-        case .tuple(let t):
-            for (i, v) in t.enumerated() where try !v.walk(path: "\(path)/\(i)", seen: &seen, visit) { return false }
-        case .dict(let d):
-            guard seen.insert(ObjectIdentifier(d)).inserted else { return true }
-            for (k, v) in d.items where try !v.walk(path: "\(path)/\(k)", seen: &seen, visit) { return false }
-        default: break
+        var work: [(path: String, value: PickleValue)] = [("", self)]
+        while let (path, value) = work.popLast() {
+            guard try visit(path, value) else { return }
+            var children: [(String, PickleValue)] = []
+            switch value {
+            case .list(let l):
+                guard seen.insert(ObjectIdentifier(l)).inserted else { continue }
+                children = l.items.enumerated().map { ("\(path)/\($0)", $1) }
+            case .tuple(let t):
+                children = t.enumerated().map { ("\(path)/\($0)", $1) }
+            case .dict(let d):
+                guard seen.insert(ObjectIdentifier(d)).inserted else { continue }
+                children = d.items.map { ("\(path)/\($0.key)", $0.value) }
+            default: continue
+            }
+            work.append(contentsOf: children.reversed())
         }
-        return true
     }
 }
 

@@ -3,8 +3,13 @@ import Foundation
 
 /// Limits that keep a hostile pickle from exhausting stack, memory or time.
 public struct UnpicklerLimits: Sendable {
-    /// Deepest allowed nesting of lists/tuples/dicts (100,000 nested lists are refused, not recursed).
-    public var maxDepth = 1000
+    /// Deepest allowed nesting of lists/tuples/dicts/dict keys/BUILD attributes, counted through every
+    /// path a pickle can nest by (TUPLE, APPEND, SETITEM, BUILD, and the allowlisted REDUCE calls
+    /// `torch.Size` and `collections.OrderedDict`). `torch.save` files nest a few levels (a checkpoint dict
+    /// of state dicts of tensors); deeper files are refused before anything recursive (hashing a key,
+    /// walking, converting or releasing the tree) sees them, so every recursion over a loaded value is
+    /// bounded by this number of frames.
+    public var maxDepth = 256
     /// Most memo entries (BINPUT/MEMOIZE) one pickle may create.
     public var maxMemoEntries = 1 << 22
     /// Longest module or name in a GLOBAL opcode.
@@ -130,11 +135,11 @@ struct Unpickler {
                 guard case .global(let m, let n) = callable.value else {
                     throw EmberIOError(.forbiddenOpcode, "REDUCE on something that is not an allowed global")
                 }
-                try reduce("\(m).\(n)", a)
+                try reduce("\(m).\(n)", a, argsDepth: args.depth)
             case 0x62: // BUILD
                 let state = try pop()
                 guard let target = stack.last else { throw err("BUILD with an empty stack") }
-                try build(target.value, state.value)
+                try build(target.value, state)
             case 0x51: // BINPERSID
                 let pid = try pop()
                 push(try persistentLoad(pid.value))
@@ -265,6 +270,7 @@ struct Unpickler {
         guard items.count % 2 == 0 else { throw err("SETITEMS with an odd number of items") }
         var i = 0
         while i < items.count {
+            dict.depth = max(dict.depth, try contain(items[i], in: dict))
             let key = try Unpickler.key(items[i].value)
             dict.depth = max(dict.depth, try contain(items[i + 1], in: dict))
             dict.items[key] = items[i + 1].value
@@ -326,7 +332,10 @@ struct Unpickler {
 
     // MARK: - Interpreted calls
 
-    private mutating func reduce(_ callee: String, _ a: [PickleValue]) throws {
+    /// Interprets an allowlisted call. `argsDepth` is the depth of the argument tuple: values taken out of
+    /// it are at most that deep, which keeps the nesting count exact through `torch.Size((…,))` and
+    /// `OrderedDict([(k, v)])` (a chain of those must not restart the count at 0).
+    private mutating func reduce(_ callee: String, _ a: [PickleValue], argsDepth: Int) throws {
         switch callee {
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
             guard a.count >= 4 else { throw err("\(callee) needs at least 4 arguments") }
@@ -355,14 +364,14 @@ struct Unpickler {
                 var flat: [Item] = []
                 for pair in pairs {
                     guard let kv = pair.elements, kv.count == 2 else { throw err("OrderedDict item is not a pair") }
-                    flat.append(Item(value: kv[0], depth: 0))
-                    flat.append(Item(value: kv[1], depth: 0))
+                    flat.append(Item(value: kv[0], depth: max(0, argsDepth - 3)))
+                    flat.append(Item(value: kv[1], depth: max(0, argsDepth - 3)))
                 }
                 try setItems(flat, in: dict)
             }
         case "torch.Size":
             guard let dims = a.first?.elements else { throw err("torch.Size needs a tuple") }
-            try pushTuple(dims.map { Item(value: $0, depth: 0) })
+            try pushTuple(dims.map { Item(value: $0, depth: max(0, argsDepth - 2)) })
         case "torch.device":
             guard case .string(let type) = a.first else { throw err("torch.device needs a string") }
             if a.count > 1, case .int(let index) = a[1] { push(.string("\(type):\(index)")) } else { push(.string(type)) }
@@ -392,10 +401,19 @@ struct Unpickler {
                                 storageOffset: Int(off), requiresGrad: requiresGrad)
     }
 
-    private mutating func build(_ target: PickleValue, _ state: PickleValue) throws {
+    private mutating func build(_ target: PickleValue, _ stateItem: Item) throws {
+        let state = stateItem.value
         switch target {
         case .dict(let d):
             guard case .dict(let s) = state else { throw err("BUILD state for a dict is not a dict") }
+            // Attributes nest like items: a chain of dicts linked by BUILD counts toward the depth limit,
+            // and a dict already inside another container keeps its (checked) depth.
+            guard !d.isContained else { throw err("BUILD on a dict already placed in another container") }
+            let d2 = depth(stateItem)
+            guard d2 <= limits.maxDepth else {
+                throw EmberIOError(.limitExceeded, "pickle nesting deeper than \(limits.maxDepth) levels")
+            }
+            d.depth = max(d.depth, d2)
             for (k, v) in s.items {
                 guard case .string(let name) = k else { throw err("BUILD attribute name is not a string") }
                 d.attributes[name] = v

@@ -24,7 +24,7 @@ public struct InspectListing {
     private var views: [String: String] = [:]
     private var sharedContainers = Set<ObjectIdentifier>()
 
-    /// Containers nested deeper than this are summarised (the unpickler allows 1000 levels).
+    /// Containers nested deeper than this are summarised (the unpickler allows 256 levels).
     static let maxDepth = 64
 
     /// The listing with aligned columns (name, dtype, shape, bytes), one line each, ending in a newline.
@@ -49,7 +49,8 @@ public struct InspectListing {
                     + String(repeating: " ", count: bytesWidth - b.count) + b + " B" + note
             }
         }
-        return lines.joined(separator: "\n") + "\n"
+        // Keys, values and names come from the file: escaped, so they cannot drive the terminal.
+        return lines.map { TerminalText.escaped($0) }.joined(separator: "\n") + "\n"
     }
 
     /// Reads `url` with the same loaders as `load` / `loadSafetensors`, executing nothing; a `.pth`

@@ -34,7 +34,7 @@ public struct PthCheckpoint: @unchecked Sendable {
             let checkpoint: PthCheckpoint
             do {
                 if buf.count >= 4, buf[0] == 0x50, buf[1] == 0x4B {
-                    checkpoint = try loadZip(file, options)
+                    checkpoint = try loadZip(file, options, budget: LoadBudget(limit: options.budget(forFileSize: file.count)))
                 } else if LegacyPthReader.looksLegacy(buf) {
                     checkpoint = try LegacyPthReader(file: file, options: options).load()
                 } else {
@@ -45,6 +45,9 @@ public struct PthCheckpoint: @unchecked Sendable {
             } catch {
                 throw EmberIOError(.malformedZip, "unreadable record: \(error)")
             }
+            try file.checkUnchanged()
+            let budget = LoadBudget(limit: options.budget(forFileSize: file.count))
+            for (p, t) in checkpoint.tensors() { try budget.checkLogical(t, path: p) }
             if !options.keepUnsupported, let (p, what) = checkpoint.firstUnsupported() {
                 throw EmberIOError(.unsupportedDType, "\(p.isEmpty ? "the saved object" : "key \(p)"): \(what) is not supported by Ember")
             }
@@ -52,8 +55,9 @@ public struct PthCheckpoint: @unchecked Sendable {
         }
     }
 
-    private static func loadZip(_ file: MappedFile, _ options: PthLoadOptions) throws -> PthCheckpoint {
-        let zip = try ZipArchiveReader(file: file)
+    private static func loadZip(_ file: MappedFile, _ options: PthLoadOptions, budget: LoadBudget) throws -> PthCheckpoint {
+        var zip = try ZipArchiveReader(file: file)
+        zip.budget = budget
         let pickles = zip.order.filter { name in
             guard name.hasSuffix("data.pkl") else { return false }
             let folder = name.dropLast("data.pkl".count)
@@ -100,6 +104,8 @@ public struct PthCheckpoint: @unchecked Sendable {
             let record: StorageRecord
             if !mapped && !bigEndian && expected >= RecordBridge.minBorrowedBytes {
                 // Copied once, straight into the tensor storage that loading will use (``StorageRecord/hostStorage``).
+                // (a deflated record is charged again for the inflated copy ``ZipArchiveReader`` makes)
+                try budget.charge(expected, for: "storage '\(id.key)'")
                 let storage = Storage(byteCount: expected, device: .cpu, zeroed: false)
                 guard let p = storage.data else { throw EmberIOError(.limitExceeded, "storage '\(id.key)': cannot allocate \(expected) bytes") }
                 try zip.read(entry, into: UnsafeMutableRawBufferPointer(start: p, count: expected), verifyCRC: options.verifyChecksums)

@@ -64,7 +64,7 @@ public enum PthInspector {
         case .string(let s): return JSONText.string(s)
         case .tensor(let t):
             return describe(dtype: t.dtype.rawValue, shape: t.shape, stride: t.strides, offset: t.storageOffset,
-                            requiresGrad: t.requiresGrad, sha: SHA256Digest.hex(t.contiguousBytes()), level: level)
+                            requiresGrad: t.requiresGrad, sha: t.sha256Hex(), level: level)
         case .dict(let d):
             var items: [(String, String)] = []
             for (k, x) in d.items {

@@ -42,6 +42,23 @@ public struct PthLoadOptions: Sendable {
     /// Keep values Ember cannot represent (e.g. complex64 tensors) as ``PickleValue/unsupported`` instead of
     /// throwing ``EmberIOError/Kind/unsupportedDType``.
     public var keepUnsupported = false
+    /// Most bytes one load may allocate for records it inflates or copies, and the largest logical size
+    /// (`numel × itemsize`) of any tensor in the file, so that an expanded (stride-0) view cannot promise
+    /// more memory than this either. `nil` (the default) means ``defaultBudgetMultiple`` × the file's size
+    /// plus ``defaultBudgetSlack`` bytes: generous for any real checkpoint (STORED records never exceed the
+    /// file; deflated tensors compress little), small enough that a 1 KB file cannot claim terabytes.
+    /// Exceeding it throws ``EmberIOError/Kind/limitExceeded`` before anything is allocated.
+    public var memoryBudget: Int?
+    public static let defaultBudgetMultiple = 16
+    public static let defaultBudgetSlack = 64 << 20
+
+    /// The budget for a file of `fileSize` bytes (``memoryBudget`` or the default).
+    public func budget(forFileSize fileSize: Int) -> Int {
+        if let memoryBudget { return memoryBudget }
+        let (scaled, o1) = fileSize.multipliedReportingOverflow(by: Self.defaultBudgetMultiple)
+        let (total, o2) = scaled.addingReportingOverflow(Self.defaultBudgetSlack)
+        return o1 || o2 ? Int.max : total
+    }
 
     public init(mmap: Bool = false, mapLocation: MapLocation = .asSaved) {
         self.mmap = mmap

@@ -56,8 +56,33 @@ public struct FileSink {
 /// Writes a file atomically: into a temporary file in the same directory, `fsync`, then `rename` over the
 /// destination (and `fsync` of the directory). If anything fails the temporary file is removed and an
 /// earlier file at the destination is left untouched, so an interrupted save never leaves a truncated
-/// checkpoint behind (bug case B13, docs/cases.md).
+/// checkpoint behind (bug case B13, docs/cases.md). A save killed before it could clean up (SIGKILL,
+/// power loss) leaves its `.NAME.tmp-XXXXXX`; the next save to the same path removes every such file
+/// that no live writer holds (each writer keeps an `flock` on its temporary file until it is done).
 public enum AtomicFileWriter {
+    /// Removes `.NAME.tmp-XXXXXX` files left beside `url` by interrupted saves: regular files whose
+    /// `flock` can be taken (no writer holds them), other than `keeping`.
+    /// - Returns: the paths removed.
+    @discardableResult
+    public static func removeStaleTemporaries(for url: URL, keeping: String? = nil) -> [String] {
+        let directory = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) && name.count == prefix.count + 6 {
+            let path = directory + "/" + name
+            guard path != keeping else { continue }
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == getuid(),
+                  flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed
+    }
+
     /// Calls `body` with a sink on a temporary file and moves the result to `url` when it returns.
     /// - Throws: ``EmberIOError/Kind/writeFailed`` for I/O failures, or whatever `body` throws (the
     ///   destination is then unchanged).
@@ -70,6 +95,9 @@ public enum AtomicFileWriter {
                                file: url.path)
         }
         let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        // Held while writing: it tells a later save that this temporary file is still in use.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
+        removeStaleTemporaries(for: url, keeping: tempPath)
         var committed = false
         defer {
             if !committed { unlink(tempPath) }

@@ -21,10 +21,12 @@ public struct EmberIOError: Error, LocalizedError, CustomStringConvertible, Send
     /// The file being read or written, when known.
     public var file: String?
 
+    /// `message` and `file` are stored with control characters escaped (``TerminalText``): both may
+    /// quote names read from a hostile file.
     public init(_ kind: Kind, _ message: String, file: String? = nil) {
         self.kind = kind
-        self.message = message
-        self.file = file
+        self.message = TerminalText.escaped(message)
+        self.file = file.map { TerminalText.escaped($0) }
     }
 
     public var description: String { file.map { "\($0): \(message)" } ?? message }
@@ -32,7 +34,7 @@ public struct EmberIOError: Error, LocalizedError, CustomStringConvertible, Send
 
     func inFile(_ path: String) -> EmberIOError {
         var copy = self
-        if copy.file == nil { copy.file = path }
+        if copy.file == nil { copy.file = TerminalText.escaped(path) }
         return copy
     }
 }

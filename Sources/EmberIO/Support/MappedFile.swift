@@ -13,31 +13,48 @@ final class MappedFile: @unchecked Sendable {
     let path: String
     let base: UnsafeRawPointer?
     let count: Int
+    /// Kept open so ``checkUnchanged()`` can ask whether the file shrank under the mapping.
+    private let fd: Int32
 
     /// Maps `path`. An empty file maps to an empty buffer.
-    /// - Throws: ``EmberIOError/Kind/fileUnreadable`` if it cannot be opened or mapped.
+    /// - Throws: ``EmberIOError/Kind/fileUnreadable`` if it cannot be opened or mapped, or is not a
+    ///   regular file (FIFOs, devices and directories are refused without blocking on them).
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw EmberIOError(.fileUnreadable, "cannot open: \(String(cString: strerror(errno)))", file: path)
-        }
-        defer { close(fd) }
+        let fd = try RegularFile.open(path)
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw EmberIOError(.fileUnreadable, "not a regular file", file: path)
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw EmberIOError(.fileUnreadable, "cannot read: \(String(cString: strerror(errno)))", file: path)
         }
         count = Int(info.st_size)
-        if count == 0 { base = nil; return }
+        if count == 0 { base = nil; self.fd = fd; return }
         let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else {
+            close(fd)
             throw EmberIOError(.fileUnreadable, "cannot map: \(String(cString: strerror(errno)))", file: path)
         }
         base = UnsafeRawPointer(p)
+        self.fd = fd
     }
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        close(fd)
+    }
+
+    /// Throws when the file is now shorter than when it was mapped (truncated by another process while
+    /// being read): pages past the new end would fault (SIGBUS) on the next access, so a load checks
+    /// this after reading and before handing out anything that borrows the mapping.
+    /// - Throws: ``EmberIOError/Kind/truncated``.
+    func checkUnchanged() throws {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return }
+        guard Int(info.st_size) >= count else {
+            throw EmberIOError(.truncated,
+                "the file shrank from \(count) to \(info.st_size) bytes while it was being read (changed by another program?)",
+                file: path)
+        }
     }
 
     var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }

@@ -143,6 +143,51 @@ public struct TensorRecord: @unchecked Sendable {
             .allSatisfy { pair, c in pair.0 == 1 || pair.1 == c }
     }
 
+    /// SHA-256 of ``contiguousBytes()`` (what `expected.json` and `pth_inspect.py` print), computed in
+    /// 64 KiB pieces, so an expanded (stride-0) view is hashed without being materialised: memory stays
+    /// O(1) and time O(numel) (the loader's memory budget bounds numel × itemsize).
+    public func sha256Hex() -> String {
+        var hasher = SHA256Hasher()
+        let item = dtype.itemSize
+        let count = elementCount
+        guard count > 0 else { return hasher.finalizeHex() }
+        let shape = self.shape, strides = self.strides, offset = storageOffset
+        storage.bytes.withUnsafeBytes { src in
+            if isContiguous {
+                hasher.update(UnsafeRawBufferPointer(rebasing: src[(offset * item)..<((offset + count) * item)]))
+                return
+            }
+            let chunkElements = max(1, (1 << 16) / item)
+            var chunk = [UInt8](repeating: 0, count: chunkElements * item)
+            let srcBase = src.baseAddress!
+            var index = [Int](repeating: 0, count: shape.count)
+            var srcElement = offset
+            var filled = 0
+            chunk.withUnsafeMutableBytes { dst in
+                let dstBase = dst.baseAddress!
+                for _ in 0..<count {
+                    memcpy(dstBase + filled * item, srcBase + srcElement * item, item)
+                    filled += 1
+                    if filled == chunkElements {
+                        hasher.update(UnsafeRawBufferPointer(dst))
+                        filled = 0
+                    }
+                    var d = shape.count - 1
+                    while d >= 0 {
+                        index[d] += 1
+                        srcElement += strides[d]
+                        if index[d] < shape[d] { break }
+                        srcElement -= strides[d] * shape[d]
+                        index[d] = 0
+                        d -= 1
+                    }
+                }
+                if filled > 0 { hasher.update(UnsafeRawBufferPointer(rebasing: dst[0..<(filled * item)])) }
+            }
+        }
+        return hasher.finalizeHex()
+    }
+
     /// The tensor's elements, contiguous and row-major, little-endian (what `expected.json` hashes).
     public func contiguousBytes() -> Data {
         let item = dtype.itemSize

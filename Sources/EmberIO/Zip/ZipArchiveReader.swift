@@ -18,6 +18,8 @@ struct ZipEntry {
 /// Source: PKWARE APPNOTE.TXT 6.3 (§4.3.7 local header, §4.3.12 central directory, §4.3.14–16 ZIP64, EOCD).
 struct ZipArchiveReader {
     let file: MappedFile
+    /// Charged for every inflated or copied entry before its buffer is allocated.
+    var budget = LoadBudget(limit: Int.max)
     private(set) var entries: [String: ZipEntry] = [:]
     private(set) var order: [String] = []
 
@@ -121,7 +123,7 @@ struct ZipArchiveReader {
             throw EmberIOError(.malformedZip, "entry \(e.name): \(e.uncompressedSize) bytes, expected \(destination.count)")
         }
         guard e.method == 0 else {
-            let data = try read(e, verifyCRC: verifyCRC)
+            let data = try read(e, verifyCRC: verifyCRC) // charges the budget before inflating
             data.withUnsafeBytes { if $0.count > 0 { destination.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
             return
         }
@@ -154,12 +156,14 @@ struct ZipArchiveReader {
             guard e.compressedSize == e.uncompressedSize else {
                 throw EmberIOError(.malformedZip, "stored entry \(e.name): sizes differ")
             }
+            if !mapped { try budget.charge(range.count, for: "entry \(e.name)") }
             let data = mapped ? file.data(in: range) : Data(file.buffer[range])
             if verifyCRC && CRC32.checksum(data) != e.crc32 {
                 throw EmberIOError(.malformedZip, "entry \(e.name): CRC-32 mismatch (corrupted file)")
             }
             return data
         case 8:
+            try budget.charge(e.uncompressedSize, for: "deflated entry \(e.name)")
             var out = Data()
             out.reserveCapacity(e.uncompressedSize)
             let limit = e.uncompressedSize

@@ -66,6 +66,7 @@ public func generate(model: some UnaryLayer, idx: Tensor, maxNewTokens: Int, con
         let logits = lastPositionLogits(model, idxCond)                                // (B, vocab)
         let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK, topP: topP,
                                 repetitionPenalty: repetitionPenalty, previousTokens: idx)        // (B, 1)
+        if EmberError.isPending { break }   // e.g. NaN logits in multinomial: the caller's withErrorCapture throws it
         if let eosId, idxNext.toInt64s().allSatisfy({ $0 == Int64(eosId) }) { break }
         idx = Tensor.cat([idx, idxNext], dim: 1)
         onToken?(idxNext)
@@ -129,6 +130,7 @@ public func generate(model: GPTModel, idx: Tensor, maxNewTokens: Int, contextSiz
         }
         let idxNext = nextToken(logits: logits, temperature: temperature, topK: topK, topP: topP,
                                 repetitionPenalty: repetitionPenalty, previousTokens: idx)        // (B, 1)
+        if EmberError.isPending { break }   // e.g. NaN logits in multinomial: the caller's withErrorCapture throws it
         if let eosId, idxNext.toInt64s().allSatisfy({ $0 == Int64(eosId) }) { break }
         idx = Tensor.cat([idx, idxNext], dim: 1)
         onToken?(idxNext)
@@ -219,14 +221,63 @@ public func repetitionPenalized(_ logits: Tensor, previousTokens: Tensor, penalt
 
 /// The book's top-k filter (chapter 5.3.2): logits below the `k`-th largest of their row become
 /// −∞ (`torch.where(logits < top_logits[:, -1:], -inf, logits)`); ties with the k-th value stay.
-/// `k` larger than the last dimension keeps every logit (bug case B22, docs/cases.md).
+/// `k` larger than the last dimension keeps every logit (bug case B22, docs/cases.md) — clamped, so
+/// `--top-k 50257` is legal, as in PyTorch with the book's sizes.
+/// The k-th largest value of each row is found with a k-entry min-heap (NaN counts as the largest,
+/// as `torch.topk` orders it), so the filter needs O(k) memory beyond one copy of the row, never a
+/// `vocab × k` buffer.
 /// - Parameters: `logits` `[*, vocab]` float; `k > 0`.
 /// - Returns: the filtered logits, same shape.
 public func topKFiltered(_ logits: Tensor, k: Int) -> Tensor {
     let last = logits.ndim - 1
-    let k = Swift.min(k, logits.shape[last])
-    let minVal = logits.topk(k).values.slice(last, start: k - 1)                         // (*, 1)
+    let n = logits.shape[last]
+    guard k < n, k > 0, logits.numel > 0 else { return logits }
+    let values = logits.to(.float64).contiguous().toDoubles()
+    var thresholds = [Double]()
+    thresholds.reserveCapacity(values.count / n)
+    var heap = [Double]()
+    heap.reserveCapacity(k)
+    var row = 0
+    while row < values.count {
+        heap.removeAll(keepingCapacity: true)
+        for i in row..<(row + n) { kthLargestPush(&heap, values[i], k: k) }
+        thresholds.append(heap[0])
+        row += n
+    }
+    let minVal = Tensor(array: thresholds, shape: Array(logits.shape.dropLast()) + [1]).to(logits.dtype).to(logits.device)
     return logits.maskedFill(logits < minVal, -Double.infinity)
+}
+
+/// `a` ranks above `b` in `torch.topk`'s order (NaN above every number).
+@inline(__always) private func ranksAbove(_ a: Double, _ b: Double) -> Bool {
+    a.isNaN ? !b.isNaN : (!b.isNaN && a > b)
+}
+
+/// Keeps the `k` largest values seen in a min-heap (the root is the smallest kept: the k-th largest).
+private func kthLargestPush(_ heap: inout [Double], _ v: Double, k: Int) {
+    if heap.count < k {
+        heap.append(v)
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard ranksAbove(heap[parent], heap[i]) else { break }
+            heap.swapAt(parent, i)
+            i = parent
+        }
+        return
+    }
+    guard ranksAbove(v, heap[0]) else { return }
+    heap[0] = v
+    var i = 0
+    while true {
+        let l = 2 * i + 1, r = l + 1
+        var smallest = i
+        if l < k, ranksAbove(heap[smallest], heap[l]) { smallest = l }
+        if r < k, ranksAbove(heap[smallest], heap[r]) { smallest = r }
+        guard smallest != i else { return }
+        heap.swapAt(i, smallest)
+        i = smallest
+    }
 }
 
 /// `model(idx)[:, -1, :]` without recording gradients: `[B, T]` ids → `[B, vocab]` logits.

@@ -71,9 +71,13 @@ public func samplePrompt(model: GPTModel, tokenizer: GPT2Tokenizer, prompt: Stri
             do { onText(try stream.push(Int(next.toInt64s()[0]))) } catch { streamError = error }
         }
     }
-    let out = generate(model: model, idx: idx, maxNewTokens: maxNewTokens, contextSize: ctx, temperature: temperature,
-                       topK: topK, eosId: eosId, topP: topP, repetitionPenalty: repetitionPenalty, useCache: useCache,
-                       onToken: onToken)
+    // Non-finite logits (NaN/Inf weights from a diverged run) fail `multinomial` as in PyTorch
+    // ("probability tensor contains either `inf`, `nan` or element < 0"): thrown here as an EmberError.
+    let out = try withErrorCapture {
+        generate(model: model, idx: idx, maxNewTokens: maxNewTokens, contextSize: ctx, temperature: temperature,
+                 topK: topK, eosId: eosId, topP: topP, repetitionPenalty: repetitionPenalty, useCache: useCache,
+                 onToken: onToken)
+    }
     if let streamError { throw streamError }
     if let onText { onText(stream.finish()) }
     let outIds = out.flatten().toInt64s().map(Int.init)

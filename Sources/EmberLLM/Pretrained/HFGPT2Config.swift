@@ -1,3 +1,4 @@
+import EmberIO
 import Foundation
 
 /// The fields of a Hugging Face GPT-2 `config.json` (`GPT2Config`) that decide the architecture.
@@ -63,10 +64,14 @@ public struct HFGPT2Config: Codable, Equatable, Sendable {
     ///   a field of the wrong type.
     public static func load(contentsOf url: URL) throws(PretrainedError) -> HFGPT2Config {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        // Only a regular file, at most 1 MiB (a FIFO or device would block or stream forever).
+        do { data = try RegularFile.read(url, maxBytes: 1 << 20) } catch let e as EmberIOError where e.kind == .limitExceeded {
+            throw .invalidConfig(path: url.path, reason: "larger than 1 MiB; not a model config")
+        } catch let e as EmberIOError {
+            throw .invalidConfig(path: url.path, reason: e.message)
+        } catch {
             throw .invalidConfig(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
         }
-        guard data.count <= 1 << 20 else { throw .invalidConfig(path: url.path, reason: "larger than 1 MiB; not a model config") }
         do { return try JSONDecoder().decode(HFGPT2Config.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
             throw .invalidConfig(path: url.path, reason: "'\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
         } catch {
@@ -105,7 +110,10 @@ public struct HFGPT2Config: Codable, Equatable, Sendable {
         if scaleAttnWeights == false || scaleAttnByInverseLayerIdx == true {
             throw .unsupportedModel(path: path, reason: "attention scaling other than 1/sqrt(head_dim) (scale_attn_weights / scale_attn_by_inverse_layer_idx)")
         }
-        return GPTConfig(vocabSize: vocab, contextLength: ctx, embDim: e, nHeads: heads, nLayers: layers,
-                         dropRate: dropRate, qkvBias: true)
+        let config = GPTConfig(vocabSize: vocab, contextLength: ctx, embDim: e, nHeads: heads, nLayers: layers,
+                               dropRate: dropRate, qkvBias: true)
+        // Each size may be in range and their product still terabytes (n_embd 2^15 with vocab_size 2^22).
+        if let problem = config.sizeProblem() { throw .invalidConfig(path: path, reason: problem) }
+        return config
     }
 }

@@ -134,9 +134,14 @@ public struct TrainingCheckpoint: Sendable {
             guard let i = v.int else { throw bad("'\(key)' is not an integer") }
             return i
         }
-        epoch = try int("epoch")
-        globalStep = try int("global_step")
-        tokensSeen = try int("tokens_seen")
+        func int(_ key: String, atLeast lowest: Int) throws(TrainingError) -> Int? {
+            guard let i = try int(key) else { return nil }
+            guard i >= lowest else { throw bad("'\(key)' is \(i); it must be at least \(lowest)") }
+            return i
+        }
+        epoch = try int("epoch", atLeast: 0)
+        globalStep = try int("global_step", atLeast: -1)
+        tokensSeen = try int("tokens_seen", atLeast: 0)
         func generatorState(_ key: String) throws(TrainingError) -> GeneratorState? {
             guard let v = value[key] else { return nil }
             guard let t = v.tensor, t.dtype == .uint8, t.ndim == 1 else { throw bad("'\(key)' is not a uint8 vector") }
@@ -145,14 +150,20 @@ public struct TrainingCheckpoint: Sendable {
             }
         }
         rngState = try generatorState("rng_state")
-        stepsInEpoch = try int("steps_in_epoch")
+        stepsInEpoch = try int("steps_in_epoch", atLeast: 0)
         epochRNGState = try generatorState("epoch_rng_state")
-        if let v = value["config"] { config = try Self.decode(GPTConfig.self, v, key: "config", bad) }
+        if let v = value["config"] {
+            let c = try Self.decode(GPTConfig.self, v, key: "config", bad)
+            if let problem = c.sizeProblem() { throw bad("'config': \(problem)") }
+            config = c
+        }
         if var v = value["train_settings"]?.dict {
             // The model config is stored once, under "config".
             guard let c = value["config"] else { throw bad("'train_settings' without 'config'") }
             v["config"] = c
-            settings = try Self.decode(TrainingSettings.self, .dict(v), key: "train_settings", bad)
+            let decoded = try Self.decode(TrainingSettings.self, .dict(v), key: "train_settings", bad)
+            do { try decoded.validate() } catch { throw bad("'train_settings': \(error)") }
+            settings = decoded
         } else if value["train_settings"] != nil {
             throw bad("'train_settings' is not a dictionary")
         }
@@ -205,6 +216,8 @@ extension TrainingCheckpoint {
     /// - Throws: ``TrainingError/checkpointMismatch(path:config:report:)`` with PyTorch's
     ///   `load_state_dict` report (missing, unexpected and mismatched keys) when they do not fit.
     public func makeModel(config: GPTConfig, path: String) throws(TrainingError) -> GPTModel {
+        // Sizes first: the meta model below allocates nothing, but its shapes must stay sane.
+        if let problem = config.sizeProblem() { throw .invalidCheckpoint(path: path, reason: "config: \(problem)") }
         let model = GPTModel(config, device: .meta)
         var weights = modelState.tensorDict ?? [:]
         for (k, t) in weights where t.isFloatingPoint && t.dtype != .float32 { weights[k] = t.to(.float32) }
@@ -226,6 +239,15 @@ extension TrainingCheckpoint {
         let checkpoint = try load(contentsOf: url)
         let config = checkpoint.config ?? fallbackConfig
         try config.validateForTraining()
+        if checkpoint.config != nil {
+            // The file's own config must describe the file's own weights (a config that lies is refused by
+            // key; a config given by the user gets PyTorch's load_state_dict report from makeModel).
+            var shapes: [String: [Int]] = [:]
+            for (k, t) in checkpoint.modelState.tensorDict ?? [:] { shapes[k] = t.shape }
+            if let problem = config.shapeProblem(shapes) {
+                throw .invalidCheckpoint(path: url.path, reason: "'config' disagrees with the weights: \(problem)")
+            }
+        }
         let model = try checkpoint.makeModel(config: config, path: url.path)
         model.eval()
         return (model, checkpoint.config != nil)

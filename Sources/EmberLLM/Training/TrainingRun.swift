@@ -143,6 +143,7 @@ public final class TrainingRun {
         do { try optimizer.loadStateDict(optimizerState) } catch {
             throw .invalidCheckpoint(path: path, reason: "the optimizer state does not fit the model: \(error)")
         }
+        if let problem = Self.optimizerStateProblem(optimizer) { throw .invalidCheckpoint(path: path, reason: problem) }
         do { try Generator.default.setState(rng) } catch {
             throw .invalidCheckpoint(path: path, reason: "bad 'rng_state': \(error)")
         }

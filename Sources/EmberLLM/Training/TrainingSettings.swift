@@ -66,5 +66,7 @@ extension GPTConfig {
         try require(nLayers >= 1, "number of layers must be positive, got \(nLayers)")
         try require(nHeads >= 1 && embDim % nHeads == 0, "the number of heads (\(nHeads)) must divide the embedding size (\(embDim))")
         try require(dropRate >= 0 && dropRate < 1, "drop rate must lie in [0, 1), got \(dropRate)")
+        // Upper bounds and the model's total size (GPTConfig+Validation.swift), before anything is allocated.
+        if let problem = sizeProblem() { throw .invalidSetting("model config: \(problem)") }
     }
 }

@@ -1,3 +1,4 @@
+import EmberIO
 import Foundation
 
 /// The text a run trains on: a UTF-8 file, or the book's bundled "The Verdict".
@@ -12,7 +13,10 @@ public enum TrainingText {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .dataFileMissing(path: path) }
         if isDirectory.boolValue { throw .dataFileUnreadable(path: path, reason: "it is a directory") }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        // Only regular files (a FIFO would block forever); OS errors become one plain sentence.
+        do { data = try RegularFile.read(url, maxBytes: 1 << 34) } catch let e as EmberIOError {
+            throw .dataFileUnreadable(path: path, reason: e.message)
+        } catch {
             throw .dataFileUnreadable(path: path, reason: (error as NSError).localizedDescription)
         }
         // Strict decoding: String(decoding:as:) would silently turn bad bytes into U+FFFD.
