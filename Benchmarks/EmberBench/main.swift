@@ -6,6 +6,7 @@ import Foundation
 // Ember's benchmarks, release build only:
 //   swift run -c release ember-bench [--quick]        kernels against numpy
 //   swift run -c release ember-bench gpt [--quick]    the book's GPT-124M against PyTorch
+//   swift run -c release ember-bench gemm [--quick] [--bt=N]   float32 GEMM shapes of GPT-2 small/medium vs numpy
 //   swift run -c release ember-bench half [--quick]   bf16/f16 weights against Ember's float32
 //   swift run -c release ember-bench decode [--dtype=f32|bf16]   cached decoding alone (for profiling)
 //   swift run -c release ember-bench step [--quick]               training step + eval forward alone
@@ -121,6 +122,10 @@ if CommandLine.arguments.contains("decode") {
 }
 if CommandLine.arguments.contains("instruct") {
     runInstructBenchmark(quick: quick)
+    exit(0)
+}
+if CommandLine.arguments.contains("gemm") {
+    runGEMMBenchmark(quick: quick)
     exit(0)
 }
 if CommandLine.arguments.contains("gpt") {
