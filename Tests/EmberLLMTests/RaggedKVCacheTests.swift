@@ -34,7 +34,7 @@ final class RaggedKVCacheTests: XCTestCase {
         var nextSeq = 0
         var freeSlots = [2, 1, 0]
         var maxRows = 0
-        for _ in 0..<(steps + Self.prompts.count * 2) {
+        for _ in 0..<(steps * Self.prompts.count + 4) {
             if !running.isEmpty {
                 let logits = try model.decodeStep(running.map { generated[$0.seq]!.last! }, slots: running.map(\.slot), cache: cache)
                 maxRows = max(maxRows, running.count)
