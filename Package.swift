@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "EmberNN", targets: ["EmberNN"]),
         .library(name: "EmberIO", targets: ["EmberIO"]),
         .library(name: "EmberLLM", targets: ["EmberLLM"]),
+        .library(name: "EmberServe", targets: ["EmberServe"]),
         .executable(name: "ember", targets: ["ember"]),
         .executable(name: "ember-bench", targets: ["ember-bench"]),
     ],
@@ -17,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // `ember serve` (EmberServe only): HTTP on SwiftNIO. No default traits: swift-configuration is not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // `swift package generate-documentation --target Ember` builds the DocC catalog (Sources/Ember/Ember.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -50,6 +55,16 @@ let package = Package(
             name: "EmberLLM",
             dependencies: ["EmberCore", "EmberNN", "EmberIO"],
             resources: [.copy("Resources")]),
+        // The OpenAI-compatible server and its chat page (`ember serve`); the only target with server dependencies.
+        .target(
+            name: "EmberServe",
+            dependencies: [
+                "EmberCore", "EmberLLM",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources")]),
         // One import for users: `import Ember` re-exports the libraries.
         .target(name: "Ember", dependencies: ["EmberCore", "EmberNN", "EmberIO", "EmberLLM"]),
         // The book's notebooks as small runnable programs (`ember example NAME`).
@@ -57,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "ember",
             dependencies: [
-                "Ember", "EmberExamples",
+                "Ember", "EmberExamples", "EmberServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/EmberCLI"),
@@ -81,6 +96,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CEmberVulkanTests", dependencies: ["CEmberVulkan"]),
         .testTarget(name: "EmberLLMTests", dependencies: ["EmberLLM", "EmberTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmberServeTests", dependencies: ["EmberServe", "EmberLLM", "EmberTestSupport"]),
         .testTarget(name: "EmberExamplesTests", dependencies: ["EmberExamples", "EmberTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

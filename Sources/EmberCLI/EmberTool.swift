@@ -7,5 +7,5 @@ struct EmberTool: ParsableCommand {
         commandName: "ember",
         abstract: "Build, train and run GPT-style language models the way the book does, in Swift.",
         subcommands: [TrainCommand.self, GenerateCommand.self, EvalCommand.self, DownloadCommand.self, TokenizeCommand.self,
-                      InspectCommand.self, ExportCommand.self, ExampleCommand.self, FinetuneCommand.self, ClassifyCommand.self, JudgeCommand.self])
+                      InspectCommand.self, ExportCommand.self, ExampleCommand.self, FinetuneCommand.self, ClassifyCommand.self, JudgeCommand.self, ServeCommand.self])
 }

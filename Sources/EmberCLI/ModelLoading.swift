@@ -42,8 +42,13 @@ enum ModelLoading {
         if let name = source.model {
             return try pretrained(name, revision: source.revision, tieWeights: tieWeights)
         }
+        return try checkpoint(source.checkpoint!, options: options, alsoUsed: alsoUsed)
+    }
+
+    /// A model from a checkpoint file, as ``load(_:options:alsoUsed:)`` reads `--checkpoint`.
+    static func checkpoint(_ path: String, options: ModelOptions, alsoUsed: Set<String> = []) throws -> GPTModel {
         let fallback = try options.config(contextDefault: 256)
-        let (model, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: source.checkpoint!), fallbackConfig: fallback)
+        let (model, fromFile) = try TrainingCheckpoint.loadModel(contentsOf: URL(fileURLWithPath: path), fallbackConfig: fallback)
         let ignored = options.givenOptions.filter { !alsoUsed.contains($0) }
         if fromFile && !ignored.isEmpty {
             FileHandle.standardError.write(Data("note: the checkpoint has its own config; \(ignored.joined(separator: ", ")) ignored\n".utf8))

@@ -153,9 +153,10 @@ public func generate(model: GPTModel, idx: Tensor, maxNewTokens: Int, contextSiz
 ///   - topP: nil or 1 for no nucleus filter.
 ///   - repetitionPenalty: nil or 1 for none.
 ///   - previousTokens: `[B, T]` int64, the ids generated so far (prompt included) that the penalty applies to.
+///   - generator: where the draw comes from; nil for the global generator (the book's `torch.manual_seed`).
 /// - Errors: as ``generate(model:idx:maxNewTokens:contextSize:temperature:topK:eosId:topP:repetitionPenalty:onToken:)``.
 public func nextToken(logits: Tensor, temperature: Double = 0, topK: Int? = nil, topP: Double? = nil,
-                      repetitionPenalty: Double? = nil, previousTokens: Tensor? = nil) -> Tensor {
+                      repetitionPenalty: Double? = nil, previousTokens: Tensor? = nil, generator: Generator? = nil) -> Tensor {
     if let error = samplingError(topK: topK, topP: topP, repetitionPenalty: repetitionPenalty) {
         return error.raise(shape: [logits.shape[0], 1], dtype: .int64)
     }
@@ -168,7 +169,7 @@ public func nextToken(logits: Tensor, temperature: Double = 0, topK: Int? = nil,
         logits = logits / temperature
         if let topP, topP < 1 { logits = topPFiltered(logits, p: topP) }
         let probs = softmax(logits, dim: -1)                                            // (B, vocab)
-        return probs.multinomial(1)                                                     // (B, 1)
+        return probs.multinomial(1, generator: generator)                               // (B, 1)
     }
     return logits.argmax(-1, keepdim: true)                                             // (B, 1)
 }
