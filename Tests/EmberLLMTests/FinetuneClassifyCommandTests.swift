@@ -54,6 +54,20 @@ final class FinetuneClassifyCommandTests: XCTestCase {
         let tooLong = try TrainCommandTests.runEmber(["finetune", "classify", "--checkpoint", pretrained, "--output", output.path])
         XCTAssertNotEqual(tooLong.status, 0)
         XCTAssertTrue(tooLong.err.contains("pass --max-length 64"), tooLong.err)
+
+        // Appendix E through the CLI: LoRA adapters on every Linear, the merged classifier and the
+        // PEFT adapter written, `ember classify` reading the merged file.
+        let loraOut = dir.appendingPathComponent("lora")
+        let l = try TrainCommandTests.runEmber(["finetune", "classify", "--checkpoint", pretrained, "--output", loraOut.path,
+                                                "--max-length", "48", "--epochs", "1", "--eval-freq", "40", "--lora", "--rank", "4", "--alpha", "8"])
+        XCTAssertEqual(l.status, 0, l.err)
+        XCTAssertTrue(l.out.contains("Total trainable LoRA parameters: "), l.out)
+        for name in ["review_classifier.pth", "adapter/adapter_config.json", "adapter/adapter_model.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: loraOut.appendingPathComponent(name).path), name)
+        }
+        let lc = try TrainCommandTests.runEmber(["classify", "--checkpoint", loraOut.appendingPathComponent("review_classifier.pth").path, "Free entry!"])
+        XCTAssertEqual(lc.status, 0, lc.err)
+        XCTAssertTrue(["spam\n", "not spam\n"].contains(lc.out), lc.out)
     }
 
     /// Runs the built `ember` with extra environment variables.

@@ -26,8 +26,14 @@ struct FinetuneClassifyCommand: ParsableCommand {
     var output = "classifier"
     @Option(help: "Epochs.")
     var epochs = 5
-    @Option(help: "AdamW learning rate.")
-    var lr = 5e-5
+    @Option(help: "AdamW learning rate (default 5e-5; with --lora 8e-4, appendix E's).")
+    var lr: Double?
+    @Flag(help: "Train LoRA adapters instead (appendix E): freeze everything, wrap every Linear, the new head included.")
+    var lora = false
+    @Option(help: "LoRA rank (with --lora).")
+    var rank = 16
+    @Option(help: "LoRA alpha; the update is scaled by alpha / rank (with --lora).")
+    var alpha = 16.0
     @Option(help: "AdamW weight decay.")
     var weightDecay = 0.1
     @Option(help: "Examples per batch.")
@@ -49,7 +55,9 @@ struct FinetuneClassifyCommand: ParsableCommand {
         }
         if let maxLength, maxLength < 1 { throw ValidationError("--max-length must be at least 1, got \(maxLength)") }
         guard seed >= 0 && seed <= Int(UInt32.max) else { throw ValidationError("--seed must lie in 0…\(UInt32.max) (numpy's RandomState), got \(seed)") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        guard rank >= 1 else { throw ValidationError("--rank must be at least 1, got \(rank)") }
+        guard alpha > 0 else { throw ValidationError("--alpha must be positive, got \(alpha)") }
     }
 
     func run() throws {
@@ -96,9 +104,16 @@ struct FinetuneClassifyCommand: ParsableCommand {
         }
         for (name, loss) in losses { print("\(name) loss: " + String(format: "%.3f", loss)) }
 
+        // Appendix E: everything frozen, every Linear (the new head included) wrapped with LoRA.
+        if lora {
+            model.requiresGrad_(false)
+            _ = try replaceLinearWithLoRA(model, rank: rank, alpha: alpha)
+            print("Total trainable LoRA parameters: \(formatThousands(model.numParameters(trainableOnly: true))) (rank \(rank), alpha \(alpha))")
+        }
+
         // 6.7: training.
         manualSeed(UInt64(seed))
-        let optimizer = AdamW(model.parameters(), lr: lr, weightDecay: weightDecay)
+        let optimizer = AdamW(model.parameters(), lr: lr ?? (lora ? 8e-4 : 5e-5), weightDecay: weightDecay)
         let console = TrainingConsole(live: isatty(STDOUT_FILENO) != 0)
         let started = Date()
         var sessionSteps = 0, sessionTokens = 0
@@ -130,7 +145,16 @@ struct FinetuneClassifyCommand: ParsableCommand {
 
         let checkpoint = ClassifierCheckpoint(config: model.config, maxLength: train.maxLength)
         let url = directory.appendingPathComponent("review_classifier.pth")
-        try checkpoint.save(model.to(.cpu), to: url)
+        if lora {
+            // The classifier with the adapters merged (plain keys, what `ember classify` and PyTorch's
+            // GPTModel read), and the adapters alone in PEFT's format.
+            model.to(.cpu)
+            try checkpoint.save(try model.mergedLoRACopy(), to: url)
+            try PEFTAdapter.save(model, to: directory.appendingPathComponent("adapter"), baseModelNameOrPath: source.model ?? source.checkpoint)
+            print("Wrote the LoRA adapters (PEFT format) to \(directory.appendingPathComponent("adapter").path)")
+        } else {
+            try checkpoint.save(model.to(.cpu), to: url)
+        }
         model.to(device)
         for text in ["You are a winner you have been specially selected to receive $1000 cash or a $2000 award.",
                      "Hey, just wanted to check if we're still on for dinner tonight? Let me know!"] {
