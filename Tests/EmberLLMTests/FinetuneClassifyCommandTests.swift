@@ -88,6 +88,13 @@ final class FinetuneClassifyCommandTests: XCTestCase {
 
     func testMissingWeightsSayHowToGetThem() throws {
         guard TrainCommandTests.emberBinary != nil else { throw XCTSkip("the ember binary is not built next to the tests") }
+        // Careless LoRA options are usage errors before anything is loaded or written.
+        for (args, message) in [(["--rank", "0"], "--rank must be at least 1, got 0"), (["--alpha", "nan"], "--alpha must be positive"),
+                                (["--lr=-1"], "--lr must be positive")] {
+            let bad = try TrainCommandTests.runEmber(["finetune", "classify", "--lora", "--model", "/nonexistent/dir/gpt2"] + args)
+            XCTAssertNotEqual(bad.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(bad.err.contains(message), bad.err)
+        }
         let r = try TrainCommandTests.runEmber(["finetune", "classify", "--model", "/nonexistent/dir/gpt2"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("no such file or directory"), r.err)

@@ -57,7 +57,7 @@ struct FinetuneClassifyCommand: ParsableCommand {
         guard seed >= 0 && seed <= Int(UInt32.max) else { throw ValidationError("--seed must lie in 0…\(UInt32.max) (numpy's RandomState), got \(seed)") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
         guard rank >= 1 else { throw ValidationError("--rank must be at least 1, got \(rank)") }
-        guard alpha > 0 else { throw ValidationError("--alpha must be positive, got \(alpha)") }
+        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be positive, got \(alpha)") }
     }
 
     func run() throws {
